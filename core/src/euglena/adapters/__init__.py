@@ -1,0 +1,1 @@
+"""Adapters shared by more than one service. Imported only by composition roots."""

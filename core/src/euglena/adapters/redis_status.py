@@ -1,0 +1,67 @@
+"""Redis adapter of the StatusStore port: ``task:{id}`` JSON written by compare-and-set.
+
+A single Lua script decides atomically on the server whether a write may land: never over a
+terminal task, never backwards in status, never with an ``updated_at`` that is not newer. Every
+write refreshes the 600-second TTL.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from redis.asyncio import Redis
+
+from euglena.keys import TASK_TTL_SECONDS, task_key
+from euglena.ports import WriteResult
+from euglena.status import status_ranks
+from euglena.task import Task, to_rfc3339
+
+_CAS_SCRIPT = """
+local ranks = cjson.decode(ARGV[5])
+local current = redis.call('GET', KEYS[1])
+if current then
+  local doc = cjson.decode(current)
+  local status = doc['status']
+  if ranks[status] == 4 then return {0, current} end
+  if ranks[ARGV[3]] < ranks[status] then return {0, current} end
+  if ARGV[4] <= doc['updated_at'] then return {0, current} end
+elseif ARGV[6] == '0' then
+  return {-1, ''}
+end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', tonumber(ARGV[2]))
+return {1, ARGV[1]}
+"""
+
+
+class RedisStatusStore:
+    def __init__(self, redis: Redis, *, ttl_seconds: int = TASK_TTL_SECONDS) -> None:
+        self._redis = redis
+        self._ttl = ttl_seconds
+        self._ranks = json.dumps(status_ranks())
+        self._cas = redis.register_script(_CAS_SCRIPT)
+
+    async def get(self, correlation_id: uuid.UUID) -> Task | None:
+        raw = await self._redis.get(task_key(correlation_id))
+        return Task.from_json(raw) if raw else None
+
+    async def put(self, task: Task, *, create: bool = True) -> WriteResult:
+        reply: list[Any] = await self._cas(
+            keys=[task_key(task.correlation_id)],
+            args=[
+                task.to_json(),
+                self._ttl,
+                task.status.value,
+                to_rfc3339(task.updated_at),
+                self._ranks,
+                "1" if create else "0",
+            ],
+        )
+        code, stored = int(reply[0]), reply[1]
+        if code == -1:
+            return WriteResult(applied=False, current=None)
+        return WriteResult(applied=code == 1, current=Task.from_json(stored))
+
+    async def delete(self, correlation_id: uuid.UUID) -> None:
+        await self._redis.delete(task_key(correlation_id))

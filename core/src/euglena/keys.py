@@ -1,0 +1,16 @@
+"""Redis key names shared by the gateway (writer/reader), agents (writers) and the operator."""
+
+from __future__ import annotations
+
+TASK_TTL_SECONDS = 600
+"""Every ``task:{id}`` key lives this long after its last write, so nothing leaks if a sync fails."""
+
+DEFAULT_WORKER_STATUS_SET_KEY = "workers:status"
+
+
+def task_key(correlation_id: object) -> str:
+    return f"task:{correlation_id}"
+
+
+def worker_status_key(worker_id: str) -> str:
+    return f"worker:status:{worker_id}"

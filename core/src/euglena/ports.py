@@ -1,0 +1,87 @@
+"""Ports: the small interfaces that storage and brokers sit behind.
+
+Use-cases depend on these Protocols; adapters (Postgres, Supabase REST, Redis, RabbitMQ,
+in-memory) implement them and are chosen only by a service's composition root.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from euglena.messages import TaskMessage
+from euglena.task import Task
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    """Outcome of a compare-and-set write: whether it applied, and what is stored now."""
+
+    applied: bool
+    current: Task | None
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    items: Sequence[Task]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who is asking: the user id and the JWT claims to run row-level-security reads under."""
+
+    user_id: uuid.UUID
+    claims: dict[str, object]
+
+
+class StatusStore(Protocol):
+    """The real-time copy of a task (Redis ``task:{id}``)."""
+
+    async def get(self, correlation_id: uuid.UUID) -> Task | None: ...
+
+    async def put(self, task: Task, *, create: bool = True) -> WriteResult:
+        """Write ``task`` unless the stored copy is newer or terminal; refresh the TTL."""
+        ...
+
+    async def delete(self, correlation_id: uuid.UUID) -> None: ...
+
+
+class QuotaExceeded(Exception):
+    def __init__(self, used: int, limit: int, requested: int) -> None:
+        self.used, self.limit, self.requested = used, limit, requested
+        super().__init__(
+            f"daily tick quota exceeded: {used} of {limit} ticks used today (UTC), "
+            f"{requested} requested"
+        )
+
+
+class TaskStore(Protocol):
+    """The source of truth users see (Supabase Postgres ``tasks`` and ``profiles``)."""
+
+    async def create(self, task: Task) -> Task:
+        """Insert ``task`` if the owner's daily tick quota allows it; raise QuotaExceeded."""
+        ...
+
+    async def get(self, correlation_id: uuid.UUID, caller: Caller | None) -> Task | None:
+        """Read one task; with a caller, only if row-level security lets the caller see it."""
+        ...
+
+    async def list(self, caller: Caller, *, limit: int, cursor: str | None) -> Page: ...
+
+    async def apply(self, task: Task) -> bool:
+        """Guarded update: write ``task`` only over an older, non-terminal row."""
+        ...
+
+
+class TaskQueue(Protocol):
+    async def publish(self, message: TaskMessage) -> None:
+        """Publish persistently and wait for the broker's confirm."""
+        ...
+
+
+class Clock(Protocol):
+    def __call__(self) -> datetime: ...

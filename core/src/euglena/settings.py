@@ -1,0 +1,92 @@
+"""Settings building blocks.
+
+Each service composes one ``pydantic-settings`` class from these pieces, so an environment
+variable means the same thing everywhere. Field names map to the upper-case variables the
+architecture has always used (``REDIS_URL``, ``RABBITMQ_URL``, ``SUPABASE_JWT_SECRET``…).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from euglena.errors import ConfigurationError
+from euglena.keys import DEFAULT_WORKER_STATUS_SET_KEY
+from euglena.messages import DEFAULT_DELIVERY_LIMIT
+
+DEV_JWT_SECRET = "euglena-local-development-secret-not-for-production-use"
+"""The secret ``make run`` and the tests sign local tokens with; refused outside dev."""
+
+
+class Environment(StrEnum):
+    DEV = "dev"
+    PRODUCTION = "production"
+
+
+class BaseServiceSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore")
+
+    environment: Environment = Field(
+        default=Environment.PRODUCTION,
+        validation_alias="EUGLENA_ENV",
+        description="`dev` allows insecure local defaults; anything else refuses them.",
+    )
+    log_level: str = Field(default="INFO", description="Root log level.")
+    log_json: bool = Field(default=False, description="Emit one JSON object per log line.")
+
+
+class RedisSettings(BaseSettings):
+    redis_url: str = Field(default="redis://127.0.0.1:6379/0", description="Redis URL.")
+    worker_status_set_key: str = Field(
+        default=DEFAULT_WORKER_STATUS_SET_KEY,
+        description="Redis set that holds the ids of live workers.",
+    )
+
+
+class RabbitSettings(BaseSettings):
+    rabbitmq_url: SecretStr = Field(
+        default=SecretStr("amqp://guest:guest@127.0.0.1:5672/"),
+        description="AMQP URL of RabbitMQ.",
+    )
+    delivery_limit: int = Field(
+        default=DEFAULT_DELIVERY_LIMIT,
+        ge=1,
+        description="Deliveries before a message is dead-lettered (quorum x-delivery-limit).",
+    )
+
+
+class SupabaseAuthSettings(BaseSettings):
+    supabase_url: str = Field(default="", description="Supabase project URL (https://…).")
+    supabase_jwt_secret: SecretStr = Field(
+        default=SecretStr(""), description="HS256 secret that signs Supabase JWTs."
+    )
+    supabase_jwks_url: str = Field(
+        default="",
+        description="JWKS URL for asymmetric Supabase JWTs (default: derived from SUPABASE_URL "
+        "when SUPABASE_JWT_SECRET is empty).",
+    )
+    supabase_service_role_key: SecretStr = Field(
+        default=SecretStr(""), description="Supabase service-role key (a JWT with role=service_role)."
+    )
+
+
+def refuse_insecure(environment: Environment, secret: SecretStr, name: str) -> None:
+    """Refuse the well-known development secret (or none) outside ``dev``."""
+    value = secret.get_secret_value()
+    if environment is not Environment.DEV and value in {"", DEV_JWT_SECRET}:
+        raise ConfigurationError(
+            f"{name} must be set to a real secret when EUGLENA_ENV is not 'dev'"
+        )
+
+
+class InsecureDefaultsGuard(BaseServiceSettings, SupabaseAuthSettings):
+    """Mixin for services that verify tokens: no development secret in production."""
+
+    @model_validator(mode="after")
+    def _no_dev_secret_in_production(self) -> InsecureDefaultsGuard:
+        if self.supabase_jwks_url or self.supabase_url:
+            return self
+        refuse_insecure(self.environment, self.supabase_jwt_secret, "SUPABASE_JWT_SECRET")
+        return self
