@@ -14,3 +14,8 @@ def task_key(correlation_id: object) -> str:
 
 def worker_status_key(worker_id: str) -> str:
     return f"worker:status:{worker_id}"
+
+
+def task_events_channel(correlation_id: object) -> str:
+    """Pub/sub channel that carries every accepted write of ``task:{id}`` (for live streams)."""
+    return f"task-events:{correlation_id}"

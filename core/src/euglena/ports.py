@@ -50,30 +50,39 @@ class StatusStore(Protocol):
     async def delete(self, correlation_id: uuid.UUID) -> None: ...
 
 
-class QuotaExceeded(Exception):
-    def __init__(self, used: int, limit: int, requested: int) -> None:
-        self.used, self.limit, self.requested = used, limit, requested
-        super().__init__(
-            f"daily tick quota exceeded: {used} of {limit} ticks used today (UTC), "
-            f"{requested} requested"
-        )
-
-
 class TaskStore(Protocol):
     """The source of truth users see (Supabase Postgres ``tasks`` and ``profiles``)."""
 
-    async def create(self, task: Task) -> Task:
-        """Insert ``task`` if the owner's daily tick quota allows it; raise QuotaExceeded."""
+    async def create(self, task: Task) -> tuple[Task, bool]:
+        """Insert ``task`` if the owner's daily tick quota allows it.
+
+        Returns the stored task and whether it was created now (False: the correlation id
+        existed already). Raises QuotaExceeded or UnknownUser.
+        """
+        ...
+
+    async def release(self, correlation_id: uuid.UUID) -> None:
+        """Undo a creation whose task could not be queued, giving back the reserved ticks."""
         ...
 
     async def get(self, correlation_id: uuid.UUID, caller: Caller | None) -> Task | None:
         """Read one task; with a caller, only if row-level security lets the caller see it."""
         ...
 
+    async def get_many(
+        self, correlation_ids: Sequence[uuid.UUID], caller: Caller | None
+    ) -> list[Task]: ...
+
     async def list(self, caller: Caller, *, limit: int, cursor: str | None) -> Page: ...
 
     async def apply(self, task: Task) -> bool:
         """Guarded update: write ``task`` only over an older, non-terminal row."""
+        ...
+
+
+class HealthCheck(Protocol):
+    async def ping(self) -> None:
+        """Return when the dependency answers; raise otherwise."""
         ...
 
 

@@ -2,7 +2,7 @@
 
 A single Lua script decides atomically on the server whether a write may land: never over a
 terminal task, never backwards in status, never with an ``updated_at`` that is not newer. Every
-write refreshes the 600-second TTL.
+write refreshes the 600-second TTL and is published on ``task-events:{id}`` for live streams.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from euglena.keys import TASK_TTL_SECONDS, task_key
+from euglena.keys import TASK_TTL_SECONDS, task_events_channel, task_key
 from euglena.ports import WriteResult
 from euglena.status import status_ranks
 from euglena.task import Task, to_rfc3339
@@ -31,6 +31,7 @@ elseif ARGV[6] == '0' then
   return {-1, ''}
 end
 redis.call('SET', KEYS[1], ARGV[1], 'EX', tonumber(ARGV[2]))
+redis.call('PUBLISH', KEYS[2], ARGV[1])
 return {1, ARGV[1]}
 """
 
@@ -48,7 +49,7 @@ class RedisStatusStore:
 
     async def put(self, task: Task, *, create: bool = True) -> WriteResult:
         reply: list[Any] = await self._cas(
-            keys=[task_key(task.correlation_id)],
+            keys=[task_key(task.correlation_id), task_events_channel(task.correlation_id)],
             args=[
                 task.to_json(),
                 self._ttl,
@@ -63,5 +64,14 @@ class RedisStatusStore:
             return WriteResult(applied=False, current=None)
         return WriteResult(applied=code == 1, current=Task.from_json(stored))
 
+    async def get_many(self, correlation_ids: list[uuid.UUID]) -> dict[uuid.UUID, Task]:
+        if not correlation_ids:
+            return {}
+        raws = await self._redis.mget([task_key(cid) for cid in correlation_ids])
+        return {cid: Task.from_json(raw) for cid, raw in zip(correlation_ids, raws) if raw}
+
     async def delete(self, correlation_id: uuid.UUID) -> None:
         await self._redis.delete(task_key(correlation_id))
+
+    async def ping(self) -> None:
+        await self._redis.ping()
