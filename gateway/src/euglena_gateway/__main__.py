@@ -1,0 +1,3 @@
+from euglena_gateway.main import main
+
+main()

@@ -1,0 +1,1 @@
+"""Concrete adapters; imported only by the composition root (``app``)."""

@@ -1,0 +1,109 @@
+"""RabbitMQ adapter of the TaskQueue port: persistent messages, publisher confirms.
+
+One robust connection and one long-lived confirming channel serve every request; concurrent
+publishes share it and each awaits its own confirm. If RabbitMQ is down at start-up, the
+gateway still starts (and answers 503 to submissions) while it keeps reconnecting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+import aio_pika
+import aiormq
+from aio_pika.abc import AbstractRobustChannel, AbstractRobustConnection
+
+from euglena.errors import DependencyUnavailable
+from euglena.messages import (
+    CONTENT_TYPE,
+    DEAD_LETTER_QUEUE,
+    MANDATES_QUEUE,
+    TaskMessage,
+    dead_letter_queue_arguments,
+    mandates_queue_arguments,
+)
+
+log = logging.getLogger(__name__)
+
+
+class RabbitPublisher:
+    def __init__(self, url: str, *, delivery_limit: int, timeout: float) -> None:
+        self._url = url
+        self._delivery_limit = delivery_limit
+        self._timeout = timeout
+        self._connection: AbstractRobustConnection | None = None
+        self._channel: AbstractRobustChannel | None = None
+        self._connector: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        try:
+            await self._connect()
+        except (OSError, aiormq.exceptions.AMQPError, TimeoutError) as exc:
+            log.warning("RabbitMQ unavailable at start-up (%s); retrying in the background", exc)
+            self._connector = asyncio.create_task(self._connect_forever())
+
+    async def _connect(self) -> None:
+        connection = await aio_pika.connect_robust(self._url, timeout=self._timeout)
+        channel = await connection.channel(publisher_confirms=True)
+        await declare_queues(channel, self._delivery_limit)
+        self._connection, self._channel = connection, channel  # type: ignore[assignment]
+        log.info("connected to RabbitMQ")
+
+    async def _connect_forever(self) -> None:
+        delay = 0.5
+        while True:
+            try:
+                await self._connect()
+                return
+            except (OSError, aiormq.exceptions.AMQPError, TimeoutError) as exc:
+                log.debug("RabbitMQ still unavailable: %s", exc)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
+
+    async def close(self) -> None:
+        if self._connector is not None:
+            self._connector.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._connector
+        if self._connection is not None:
+            await self._connection.close()
+
+    def _ready_channel(self) -> AbstractRobustChannel:
+        channel = self._channel
+        if channel is None or channel.is_closed or self._connection is None:
+            raise DependencyUnavailable("rabbitmq", "not connected")
+        if self._connection.is_closed or not self._connection.connected.is_set():
+            raise DependencyUnavailable("rabbitmq", "reconnecting")
+        return channel
+
+    async def publish(self, message: TaskMessage) -> None:
+        channel = self._ready_channel()
+        amqp_message = aio_pika.Message(
+            body=message.to_body(),
+            content_type=CONTENT_TYPE,
+            message_id=str(message.correlation_id),
+            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+        )
+        try:
+            confirmation = await channel.default_exchange.publish(
+                amqp_message, routing_key=MANDATES_QUEUE, mandatory=True, timeout=self._timeout
+            )
+        except (OSError, aiormq.exceptions.AMQPError, TimeoutError, RuntimeError) as exc:
+            raise DependencyUnavailable("rabbitmq", type(exc).__name__) from exc
+        if not isinstance(confirmation, aiormq.spec.Basic.Ack):
+            raise DependencyUnavailable("rabbitmq", "the broker did not confirm the message")
+
+    async def ping(self) -> None:
+        channel = self._ready_channel()
+        await channel.declare_queue(MANDATES_QUEUE, passive=True, timeout=self._timeout)
+
+
+async def declare_queues(channel: aio_pika.abc.AbstractChannel, delivery_limit: int) -> None:
+    await channel.declare_queue(
+        DEAD_LETTER_QUEUE, durable=True, arguments=dead_letter_queue_arguments()
+    )
+    await channel.declare_queue(
+        MANDATES_QUEUE, durable=True, arguments=mandates_queue_arguments(delivery_limit)
+    )

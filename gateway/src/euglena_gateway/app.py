@@ -1,0 +1,122 @@
+"""Composition root: settings → adapters → use-cases → the FastAPI app."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+
+from fastapi import FastAPI
+from redis.asyncio import Redis
+
+from euglena import __version__
+from euglena.adapters.redis_status import RedisStatusStore
+from euglena.adapters.redis_workers import RedisWorkerDirectory
+from euglena.settings import Environment
+from euglena_gateway.adapters.postgres import PostgresTaskStore
+from euglena_gateway.adapters.rabbitmq import RabbitPublisher
+from euglena_gateway.adapters.redis_events import RedisTaskEvents
+from euglena_gateway.auth import TokenVerifier
+from euglena_gateway.devtokens import user_id_for
+from euglena_gateway.http import problems, system, tasks
+from euglena_gateway.http.middleware import EdgeMiddleware
+from euglena_gateway.http.static import mount_frontend
+from euglena_gateway.metrics import GatewayMetrics
+from euglena_gateway.services import EnsureUser, Services
+from euglena_gateway.settings import GatewaySettings
+from euglena_gateway.usecases.storage import StorageManager
+from euglena_gateway.usecases.tasks import TaskService
+
+log = logging.getLogger(__name__)
+
+
+async def _task_store(settings: GatewaySettings, stack: AsyncExitStack) -> PostgresTaskStore:
+    dsn = settings.database_url.get_secret_value()
+    if not dsn:
+        from euglena_gateway.adapters.supabase_rest import SupabaseTaskStore
+
+        store = SupabaseTaskStore.from_settings(settings)
+        log.info("task store: Supabase REST API at %s", settings.supabase_url)
+        return store  # type: ignore[return-value]
+    store = await PostgresTaskStore.connect(
+        dsn, size=settings.database_pool_size, timeout=settings.dependency_timeout_seconds
+    )
+    stack.push_async_callback(store.close)
+    return store
+
+
+def _dev_user_factory(settings: GatewaySettings, store: object) -> EnsureUser | None:
+    if settings.environment is not Environment.DEV or not isinstance(store, PostgresTaskStore):
+        return None
+
+    async def ensure_user(name: str) -> str:
+        user_id = user_id_for(name)
+        email = name if "@" in name else f"{name}@euglena.local"
+        await store.ensure_user(user_id, email)
+        return str(user_id)
+
+    return ensure_user
+
+
+async def build_services(
+    settings: GatewaySettings, metrics: GatewayMetrics, stack: AsyncExitStack
+) -> Services:
+    timeout = settings.dependency_timeout_seconds
+    redis = Redis.from_url(
+        settings.redis_url, socket_timeout=timeout, socket_connect_timeout=timeout
+    )
+    stack.push_async_callback(redis.aclose)
+    live = RedisStatusStore(redis)
+    store = await _task_store(settings, stack)
+    publisher = RabbitPublisher(
+        settings.rabbitmq_url.get_secret_value(),
+        delivery_limit=settings.delivery_limit,
+        timeout=timeout,
+    )
+    await publisher.start()
+    stack.push_async_callback(publisher.close)
+    storage = StorageManager(store, live, metrics.observe_sync)
+    verifier = TokenVerifier(
+        secret=settings.supabase_jwt_secret.get_secret_value(),
+        jwks_url=settings.supabase_jwks_url
+        or (f"{settings.supabase_url.rstrip('/')}/auth/v1/.well-known/jwks.json"
+            if settings.supabase_url else ""),
+    )
+    return Services(
+        settings=settings,
+        verifier=verifier,
+        tasks=TaskService(storage, publisher, RedisTaskEvents(redis)),
+        workers=RedisWorkerDirectory(redis, set_key=settings.worker_status_set_key),
+        checks={"redis": live, "postgres": store, "rabbitmq": publisher},
+        metrics=metrics,
+        ensure_user=_dev_user_factory(settings, store),
+    )
+
+
+def create_app(settings: GatewaySettings | None = None) -> FastAPI:
+    settings = settings or GatewaySettings()
+    metrics = GatewayMetrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with AsyncExitStack() as stack:
+            app.state.services = await build_services(settings, metrics, stack)
+            yield
+
+    app = FastAPI(
+        title="Euglena gateway",
+        version=__version__,
+        summary="Submit mandates to Euglena agents and follow them to a result.",
+        lifespan=lifespan,
+    )
+    problems.install(app)
+    app.include_router(system.router)
+    app.include_router(tasks.router)
+    mount_frontend(app, settings.frontend_dir)
+    app.add_middleware(
+        EdgeMiddleware,
+        metrics=metrics,
+        max_body=settings.max_body_bytes,
+        timeout=settings.request_timeout_seconds,
+    )
+    return app

@@ -1,0 +1,36 @@
+"""Local development tokens, signed with the local HS256 secret like Supabase Auth would."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import jwt
+
+DEMO_USER_ID = uuid.UUID("00000000-0000-4000-8000-00000000d3e0")
+"""The demo user `supabase/seed.sql` creates."""
+
+
+def user_id_for(name: str) -> uuid.UUID:
+    """A stable id per local user name; ``demo`` is the seeded demo user."""
+    if name == "demo":
+        return DEMO_USER_ID
+    return uuid.uuid5(uuid.NAMESPACE_URL, f"euglena-local-user:{name}")
+
+
+def mint_user_token(secret: str, user_id: uuid.UUID, *, ttl_seconds: int = 12 * 3600) -> str:
+    now = int(time.time())
+    claims = {
+        "sub": str(user_id),
+        "aud": "authenticated",
+        "role": "authenticated",
+        "iat": now,
+        "exp": now + ttl_seconds,
+    }
+    return jwt.encode(claims, secret, algorithm="HS256")
+
+
+def mint_service_token(secret: str, *, ttl_seconds: int = 365 * 24 * 3600) -> str:
+    now = int(time.time())
+    claims = {"role": "service_role", "iss": "euglena-local", "iat": now, "exp": now + ttl_seconds}
+    return jwt.encode(claims, secret, algorithm="HS256")

@@ -1,0 +1,120 @@
+"""ASGI middleware: request body limit (413), request timeout (504) and request metrics."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from euglena_gateway.metrics import GatewayMetrics
+
+_STREAMING_SUFFIX = "/events"
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+def _error_body(code: str, message: str) -> bytes:
+    return json.dumps({"error": {"code": code, "message": message}}).encode()
+
+
+class EdgeMiddleware:
+    def __init__(
+        self, app: ASGIApp, *, metrics: GatewayMetrics, max_body: int, timeout: float
+    ) -> None:
+        self.app = app
+        self.metrics = metrics
+        self.max_body = max_body
+        self.timeout = timeout
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        state: dict[str, Any] = {"status": 500, "sent": False}
+
+        async def send_tracking(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                state["status"] = message["status"]
+                state["sent"] = True
+            await send(message)
+
+        try:
+            await self._dispatch(scope, receive, send_tracking, state)
+        finally:
+            self._record(scope, state["status"], time.perf_counter() - started)
+
+    async def _dispatch(
+        self, scope: Scope, receive: Receive, send: Send, state: dict[str, Any]
+    ) -> None:
+        length = _content_length(scope)
+        if length is not None and length > self.max_body:
+            await _reply(send, 413, "payload_too_large", self._too_large())
+            return
+        try:
+            if scope["path"].endswith(_STREAMING_SUFFIX):
+                await self.app(scope, self._limited(receive), send)
+                return
+            async with asyncio.timeout(self.timeout):
+                await self.app(scope, self._limited(receive), send)
+        except _BodyTooLarge:
+            if not state["sent"]:
+                await _reply(send, 413, "payload_too_large", self._too_large())
+        except TimeoutError:
+            if not state["sent"]:
+                message = f"the request took longer than {self.timeout:g} s and was abandoned"
+                await _reply(send, 504, "timeout", message)
+
+    def _too_large(self) -> str:
+        return f"the request body is larger than {self.max_body} bytes"
+
+    def _limited(self, receive: Receive) -> Receive:
+        seen = 0
+
+        async def wrapped() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_body:
+                    raise _BodyTooLarge
+            return message
+
+        return wrapped
+
+    def _record(self, scope: Scope, status: int, elapsed: float) -> None:
+        route = scope.get("route")
+        template = getattr(route, "path", None) or "unmatched"
+        method = scope.get("method", "GET")
+        self.metrics.requests.labels(template, method, str(status)).inc()
+        self.metrics.latency.labels(template, method).observe(elapsed)
+
+
+def _content_length(scope: Scope) -> int | None:
+    for name, value in scope.get("headers", ()):
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
+async def _reply(send: Send, status: int, code: str, message: str) -> None:
+    body = _error_body(code, message)
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

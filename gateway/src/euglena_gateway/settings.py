@@ -1,0 +1,47 @@
+"""Gateway settings: one validated object built from the environment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+
+from euglena.settings import InsecureDefaultsGuard, RabbitSettings, RedisSettings
+
+
+class GatewaySettings(InsecureDefaultsGuard, RedisSettings, RabbitSettings):
+    database_url: SecretStr = Field(
+        default=SecretStr(""),
+        description="Postgres URL of Supabase's database (direct or pooler). When empty and "
+        "SUPABASE_URL + SUPABASE_SERVICE_ROLE_KEY are set, the gateway uses Supabase's REST API.",
+    )
+    database_pool_size: int = Field(default=16, ge=1, description="Postgres connections.")
+    gateway_host: str = Field(default="127.0.0.1", description="Address to listen on.")
+    gateway_port: int = Field(default=8000, ge=1, le=65535, description="Port to listen on.")
+    max_mandate_length: int = Field(default=4000, ge=1, description="Longest mandate accepted.")
+    max_ticks: int = Field(default=50, ge=1, description="Largest max_ticks a task may ask for.")
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024, description="Largest request body.")
+    request_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="Requests taking longer are answered 504."
+    )
+    dependency_timeout_seconds: float = Field(
+        default=3.0, gt=0, description="Budget for one call to Redis, Postgres or RabbitMQ."
+    )
+    ready_timeout_seconds: float = Field(
+        default=2.0, gt=0, description="Budget for each dependency check of /ready."
+    )
+    events_keepalive_seconds: float = Field(
+        default=15.0, gt=0, description="Comment line sent on idle event streams."
+    )
+    frontend_dir: Path | None = Field(
+        default=None,
+        description="Built web UI to serve at / (default: frontend/dist beside the source tree "
+        "or /app/frontend when present).",
+    )
+    supabase_anon_key: SecretStr = Field(
+        default=SecretStr(""), description="Public anon key handed to the web UI for sign-in."
+    )
+    gateway_test_mode: bool = Field(
+        default=False,
+        description="Seed's test switch: lets /dev/token mint tokens (only with EUGLENA_ENV=dev).",
+    )

@@ -1,0 +1,1 @@
+"""Use-cases: what the gateway does, independent of HTTP and of concrete storage."""

@@ -1,0 +1,29 @@
+"""Ports the gateway needs beyond the core ones."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Protocol
+
+from euglena.ports import StatusStore
+from euglena.task import Task
+from euglena.workers import WorkerStatus
+
+
+class LiveStatusStore(StatusStore, Protocol):
+    async def get_many(self, correlation_ids: list[uuid.UUID]) -> dict[uuid.UUID, Task]: ...
+
+
+class TaskEvents(Protocol):
+    def watch(self, correlation_id: uuid.UUID) -> AsyncIterator[Task | None]:
+        """Yield each accepted write of the task; ``None`` on quiet intervals (re-check)."""
+        ...
+
+
+class WorkerDirectory(Protocol):
+    async def live_workers(self) -> Sequence[WorkerStatus]: ...
+
+
+SyncObserver = Callable[[str], None]
+"""Told the outcome of every Redis→Postgres sync: updated, persisted_terminal, unchanged, failed."""
