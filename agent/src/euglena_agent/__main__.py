@@ -1,0 +1,3 @@
+from euglena_agent.main import main
+
+main()

@@ -1,0 +1,180 @@
+"""Use-cases behind the AMQP callbacks: run one mandate, settle one dead-lettered message.
+
+Both are idempotent on ``correlation_id``: a task that is already terminal in Redis is left
+alone and its message acknowledged. The consumer only maps :class:`Outcome` to ack / requeue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+from enum import StrEnum
+
+from euglena.messages import MESSAGE_SCHEMA_VERSION, TaskMessage
+from euglena.status import TaskStatus
+from euglena.task import Task
+from euglena_agent.errors import ModelError, TaskStopped, UnsupportedMessage
+from euglena_agent.loop import AgentLoop, LoopOutcome
+from euglena_agent.metrics import AgentMetrics
+from euglena_agent.presence import WorkerPresence
+from euglena_agent.status import StatusManager
+
+log = logging.getLogger(__name__)
+
+
+class Outcome(StrEnum):
+    ACK = "ack"
+    REQUEUE = "requeue"
+
+
+class _TaskProgress:
+    """Reports ticks to Redis and notices cancellation between ticks."""
+
+    def __init__(self, status: StatusManager, task: Task) -> None:
+        self._status = status
+        self.task = task
+
+    async def before_tick(self, tick: int) -> None:
+        stored = await self._status.get(self.task.correlation_id)
+        if stored is not None and stored.is_terminal:
+            log.info("task %s is %s before tick %d", stored.correlation_id, stored.status, tick)
+            raise TaskStopped(stored.status.value)
+
+    async def after_tick(self, tick: int, action: str, usage: dict[str, int]) -> None:
+        update = self.task.evolve(
+            status=TaskStatus.IN_PROGRESS, ticks=tick, last_action=action, usage=usage
+        )
+        self.task = await self._status.advance(update, required=False)
+
+
+@dataclass(frozen=True, slots=True)
+class MandateService:
+    status: StatusManager
+    loop: AgentLoop
+    presence: WorkerPresence
+    metrics: AgentMetrics
+    worker_id: str
+    task_timeout: float
+
+    async def handle(self, message: TaskMessage) -> Outcome:
+        """Run the mandate to a terminal status. StatusUnavailable propagates (requeue)."""
+        if message.version > MESSAGE_SCHEMA_VERSION:
+            raise UnsupportedMessage(f"message schema version {message.version} is newer")
+        try:
+            task = await self._claim(message)
+        except TaskStopped as stop:
+            log.info("task %s is already %s; dropping", message.correlation_id, stop.status)
+            return Outcome.ACK
+        cid = str(task.correlation_id)
+        await self.presence.busy(cid)
+        self.metrics.busy.set(1)
+        self.metrics.in_flight.inc()
+        finished = False
+        try:
+            finished = await self._run(task)
+        finally:
+            self.metrics.in_flight.dec()
+            self.metrics.busy.set(1 if self.presence.state == "busy" else 0)
+            await self.presence.done(cid, processed=finished)
+            self.metrics.busy.set(1 if self.presence.state == "busy" else 0)
+        return Outcome.ACK
+
+    async def _claim(self, message: TaskMessage) -> Task:
+        task = await self.status.get(message.correlation_id) or message.to_task()
+        if task.is_terminal:
+            raise TaskStopped(task.status.value)
+        if task.status is TaskStatus.PENDING:
+            task = await self.status.advance(
+                task.evolve(status=TaskStatus.ACCEPTED, worker_id=self.worker_id)
+            )
+        next_status = max(task.status, TaskStatus.STARTED, key=lambda s: s.rank)
+        return await self.status.advance(
+            task.evolve(status=next_status, worker_id=self.worker_id, ticks=0)
+        )
+
+    async def _run(self, task: Task) -> bool:
+        progress = _TaskProgress(self.status, task)
+        started = time.monotonic()
+        log.info("task %s started (max %d ticks)", task.correlation_id, task.max_ticks)
+        try:
+            outcome = await self._loop_with_timeout(task, progress)
+            final = _final(progress.task, outcome)
+            await self.status.advance(final)
+        except TaskStopped as stop:
+            log.info("task %s stopped: it is %s", task.correlation_id, stop.status)
+            self.metrics.tasks.labels("cancelled").inc()
+            return True
+        self.metrics.tasks.labels(final.status.value).inc()
+        self.metrics.task_duration.observe(time.monotonic() - started)
+        log.info("task %s %s after %d ticks", task.correlation_id, final.status.value, final.ticks)
+        return True
+
+    async def _loop_with_timeout(self, task: Task, progress: _TaskProgress) -> LoopOutcome:
+        try:
+            async with asyncio.timeout(self.task_timeout):
+                return await self.loop.run(task, progress)
+        except TimeoutError:
+            return LoopOutcome(
+                error=f"timed out after {self.task_timeout:g} s", ticks=progress.task.ticks
+            )
+        except ModelError as exc:
+            log.info("task %s failed: %s", task.correlation_id, exc)
+            return LoopOutcome(error=str(exc), ticks=progress.task.ticks)
+
+    async def dead_letter(self, body: bytes, message_id: str | None, reason: str) -> None:
+        """Mark the task of a dead-lettered message ``failed`` (unless it already ended).
+
+        ``reason`` says why RabbitMQ dead-lettered it, e.g. "after 5 delivery attempts".
+        """
+        task = await self._dead_task(body, message_id)
+        if task is None:
+            log.warning("dead-lettered message %s names no task; dropped", message_id)
+            return
+        error = f"dead-lettered {reason}: no worker could process this task"
+        try:
+            await self.status.advance(task.evolve(status=TaskStatus.FAILED, error=error))
+        except TaskStopped as stop:
+            log.info("dead-lettered task %s was already %s", task.correlation_id, stop.status)
+            return
+        self.metrics.tasks.labels("dead_lettered").inc()
+        log.warning("task %s failed: %s", task.correlation_id, error)
+
+    async def _dead_task(self, body: bytes, message_id: str | None) -> Task | None:
+        message = _lenient_message(body)
+        cid = message.correlation_id if message else _uuid(message_id)
+        if cid is None:
+            return None
+        stored = await self.status.get(cid)
+        if stored is not None:
+            return stored
+        return message.to_task() if message else None
+
+
+def _final(task: Task, outcome: LoopOutcome) -> Task:
+    ticks = max(outcome.ticks, task.ticks)
+    usage = outcome.usage if outcome.usage.get("llm_requests") else task.usage
+    if outcome.result is not None:
+        return task.evolve(
+            status=TaskStatus.COMPLETED, result=outcome.result, ticks=ticks, usage=usage
+        )
+    return task.evolve(status=TaskStatus.FAILED, error=outcome.error, ticks=ticks, usage=usage)
+
+
+def _lenient_message(body: bytes) -> TaskMessage | None:
+    try:
+        doc = json.loads(body)
+        doc["version"] = MESSAGE_SCHEMA_VERSION
+        return TaskMessage.model_validate(doc)
+    except (ValueError, TypeError, KeyError):
+        return None
+
+
+def _uuid(value: str | None) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value) if value else None
+    except ValueError:
+        return None

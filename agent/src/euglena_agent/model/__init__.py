@@ -1,0 +1,1 @@
+"""Chat-model adapters: an OpenAI-compatible HTTP client and the offline stand-in."""

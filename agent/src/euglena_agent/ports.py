@@ -1,0 +1,95 @@
+"""Ports of the agent: the chat model, the search engine, the page fetcher, the memory.
+
+The loop depends on these Protocols only; adapters live in ``model/``, ``tools/`` and
+``memory.py`` and are chosen by the composition root (``main.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from euglena_agent.actions import Action
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    tick: int
+    action: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Recalled:
+    text: str
+    task_id: str
+    tick: int
+
+
+@dataclass(frozen=True, slots=True)
+class TickContext:
+    """What the loop knows at the start of a tick; models that build no prompt use it."""
+
+    mandate: str
+    tick: int
+    max_ticks: int
+    observations: Sequence[Observation]
+    recalled: Sequence[Recalled]
+    can_search: bool
+
+    @property
+    def final(self) -> bool:
+        return self.tick >= self.max_ticks
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ModelRequest:
+    messages: list[dict[str, Any]]
+    context: TickContext
+
+
+@dataclass(frozen=True, slots=True)
+class ModelReply:
+    action: Action
+    usage: Usage = field(default_factory=Usage)
+
+
+class ChatModel(Protocol):
+    name: str
+    offline: bool
+
+    async def decide(self, request: ModelRequest) -> ModelReply:
+        """One action for the tick; raise ModelError, or MalformedOutput (with usage spent)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    title: str
+    url: str
+    snippet: str
+
+
+class SearchEngine(Protocol):
+    async def search(self, query: str) -> list[SearchHit]: ...
+
+
+class PageFetcher(Protocol):
+    async def fetch_text(self, url: str) -> str: ...
+
+
+class Memory(Protocol):
+    async def remember(
+        self, *, task_id: str, user_id: str, tick: int, action: str, text: str
+    ) -> None: ...
+
+    async def recall(
+        self, *, user_id: str, query: str, k: int, exclude_tick: tuple[str, int] | None
+    ) -> list[Recalled]: ...

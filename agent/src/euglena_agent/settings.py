@@ -1,0 +1,123 @@
+"""Agent settings: one validated object built from the shared pieces plus the agent's own."""
+
+from __future__ import annotations
+
+import os
+import socket
+
+from pydantic import Field, SecretStr, model_validator
+
+from euglena.errors import ConfigurationError
+from euglena.settings import BaseServiceSettings, RabbitSettings, RedisSettings
+
+
+def _default_worker_id() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+class AgentSettings(BaseServiceSettings, RedisSettings, RabbitSettings):
+    """Environment variables of an agent worker (upper-case field names)."""
+
+    model_api_url: str = Field(
+        default="",
+        description="Base URL of an OpenAI-compatible API (…/v1). "
+        "Unset: the offline stand-in model.",
+    )
+    model_name: str = Field(default="gpt-4o-mini", description="Model name sent to the API.")
+    model_api_key: SecretStr = Field(
+        default=SecretStr(""), description="Bearer key for the model API (may be empty)."
+    )
+    model_tool_calling: bool = Field(
+        default=True,
+        description="Use OpenAI tool calling; false forces the strict JSON-action protocol.",
+    )
+    model_timeout_seconds: float = Field(
+        default=120.0, gt=0, description="Timeout of one chat-completions request."
+    )
+    search_api_url: str = Field(
+        default="",
+        description="Web-search API endpoint (Brave Search shape: GET ?q=&count=, "
+        "X-Subscription-Token header). Unset: the search tool is unavailable.",
+    )
+    search_api_key: SecretStr = Field(
+        default=SecretStr(""), description="Key for the web-search API."
+    )
+    chroma_url: str = Field(
+        default="", description="ChromaDB server URL. Unset: an embedded PersistentClient."
+    )
+    chroma_path: str = Field(
+        default=".euglena/chroma", description="Directory of the embedded ChromaDB."
+    )
+    chroma_collection: str = Field(
+        default="euglena_memory", description="ChromaDB collection that holds observations."
+    )
+    embedding_api_url: str = Field(
+        default="",
+        description="OpenAI-compatible embeddings API base URL (…/v1). Unset: the "
+        "deterministic local hashing embedding (lexical similarity only).",
+    )
+    embedding_model: str = Field(
+        default="text-embedding-3-small", description="Embedding model name."
+    )
+    embedding_api_key: SecretStr = Field(
+        default=SecretStr(""), description="Bearer key for the embeddings API."
+    )
+    memory_recall_k: int = Field(
+        default=3, ge=0, description="Observations recalled from memory into each prompt."
+    )
+    worker_concurrency: int = Field(
+        default=1, ge=1, description="Tasks one worker runs at once; also the AMQP prefetch."
+    )
+    task_timeout_seconds: float = Field(
+        default=900.0, gt=0, description="Wall-clock limit of one task; then it fails."
+    )
+    shutdown_grace_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        description="On SIGTERM, time to finish in-flight tasks before requeueing them.",
+    )
+    heartbeat_seconds: float = Field(
+        default=5.0, gt=0, description="Presence heartbeat; the key lives 3 heartbeats."
+    )
+    visit_allow_private: bool = Field(
+        default=False,
+        description="Let `visit` fetch private/loopback addresses (SSRF guard off).",
+    )
+    visit_max_bytes: int = Field(
+        default=2_000_000, gt=0, description="Largest page body `visit` reads."
+    )
+    visit_timeout_seconds: float = Field(
+        default=15.0, gt=0, description="Time limit of one `visit`, redirects included."
+    )
+    observation_max_chars: int = Field(
+        default=4000, gt=0, description="Longest observation text put into a prompt."
+    )
+    health_port: int = Field(
+        default=8081, ge=0, le=65535, description="Port of /healthz and /metrics (0: any)."
+    )
+    health_host: str = Field(default="0.0.0.0", description="Address /healthz binds to.")
+    worker_id: str = Field(
+        default_factory=_default_worker_id, description="Worker id (default hostname-pid)."
+    )
+    pod_name: str = Field(
+        default_factory=socket.gethostname, description="Pod name shown in presence."
+    )
+    requeue_delay_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        description="Base delay before a failed message is requeued (doubles per delivery).",
+    )
+    status_retry_attempts: int = Field(
+        default=5, ge=1, description="Attempts of one Redis status write before giving up."
+    )
+    status_buffer_size: int = Field(
+        default=1000, ge=1, description="Pending status updates kept while Redis is away."
+    )
+
+    @model_validator(mode="after")
+    def _coherent(self) -> AgentSettings:
+        if self.search_api_url and not self.search_api_url.startswith(("http://", "https://")):
+            raise ConfigurationError("SEARCH_API_URL must be an http(s) URL")
+        if self.model_api_url and not self.model_api_url.startswith(("http://", "https://")):
+            raise ConfigurationError("MODEL_API_URL must be an http(s) URL")
+        return self

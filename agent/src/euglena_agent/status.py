@@ -1,0 +1,140 @@
+"""StatusManager: the one place an agent writes task status to Redis.
+
+Every write is a compare-and-set through the core ``StatusStore`` (never backwards, never over a
+terminal task, ``updated_at`` strictly increasing, TTL refreshed). On top of it: retries with
+exponential backoff and jitter (tenacity), a circuit breaker (purgatory) so a dead Redis fails
+fast instead of stalling every tick, and a bounded buffer of updates that could not be written,
+flushed in the background once Redis answers again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from purgatory import AsyncCircuitBreakerFactory
+from purgatory.domain.model import OpenedState
+from redis.exceptions import RedisError
+from tenacity import (
+    AsyncRetrying,
+    RetryError,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
+
+from euglena.ports import StatusStore, WriteResult
+from euglena.task import Task
+from euglena_agent.errors import StatusUnavailable, TaskStopped
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+_TRANSIENT = (RedisError, OSError, asyncio.TimeoutError)
+
+
+class StatusManager:
+    def __init__(
+        self,
+        store: StatusStore,
+        *,
+        attempts: int = 5,
+        buffer_size: int = 1000,
+        breaker_threshold: int = 5,
+        breaker_reset_seconds: float = 10.0,
+        wait_initial: float = 0.05,
+        wait_max: float = 2.0,
+    ) -> None:
+        self._store = store
+        self._attempts = attempts
+        self._wait = wait_exponential_jitter(initial=wait_initial, max=wait_max)
+        self._breakers = AsyncCircuitBreakerFactory(
+            default_threshold=breaker_threshold, default_ttl=breaker_reset_seconds
+        )
+        self._pending: OrderedDict[uuid.UUID, Task] = OrderedDict()
+        self._buffer_size = buffer_size
+
+    @property
+    def pending(self) -> int:
+        """Updates waiting for Redis to come back."""
+        return len(self._pending)
+
+    async def get(self, correlation_id: uuid.UUID) -> Task | None:
+        return await self._call(lambda: self._store.get(correlation_id))
+
+    async def write(self, task: Task, *, required: bool = True) -> WriteResult | None:
+        """Write ``task``; ``None`` when Redis is away and the update was buffered instead.
+
+        A required write (a terminal status, the first ``accepted``) raises
+        :class:`StatusUnavailable` rather than returning ``None``.
+        """
+        self._buffer(task)
+        try:
+            result = await self._call(lambda: self._store.put(task))
+        except StatusUnavailable:
+            if required:
+                raise
+            log.info("status of %s buffered: Redis unavailable", task.correlation_id)
+            return None
+        self._settle(task)
+        return result
+
+    async def advance(self, task: Task, *, required: bool = True) -> Task:
+        """Write ``task`` and return what is stored; raise TaskStopped over a terminal task."""
+        result = await self.write(task, required=required)
+        if result is None or result.applied:
+            return task
+        current = result.current
+        if current is not None and current.is_terminal:
+            raise TaskStopped(current.status.value)
+        return task
+
+    async def flush(self) -> int:
+        """Try every buffered update once; return how many are still pending."""
+        for task in list(self._pending.values()):
+            try:
+                await self._call(lambda t=task: self._store.put(t))  # type: ignore[misc]
+            except StatusUnavailable:
+                break
+            self._settle(task)
+        return len(self._pending)
+
+    async def run_flusher(self, interval: float = 1.0) -> None:
+        while True:
+            await asyncio.sleep(interval)
+            if self._pending:
+                await self.flush()
+
+    def _buffer(self, task: Task) -> None:
+        self._pending[task.correlation_id] = task
+        self._pending.move_to_end(task.correlation_id)
+        while len(self._pending) > self._buffer_size:
+            dropped, _ = self._pending.popitem(last=False)
+            log.warning("status buffer full: dropped pending update of %s", dropped)
+
+    def _settle(self, task: Task) -> None:
+        if self._pending.get(task.correlation_id) is task:
+            del self._pending[task.correlation_id]
+
+    async def _call(self, operation: Callable[[], Awaitable[T]]) -> T:
+        breaker = await self._breakers.get_breaker("redis")
+        try:
+            async for attempt in AsyncRetrying(
+                stop=stop_after_attempt(self._attempts),
+                wait=self._wait,
+                retry=retry_if_exception_type(_TRANSIENT),
+                reraise=False,
+            ):
+                with attempt:
+                    async with breaker:
+                        return await operation()
+        except OpenedState as exc:
+            raise StatusUnavailable("Redis circuit is open") from exc
+        except RetryError as exc:
+            cause = exc.last_attempt.exception()
+            raise StatusUnavailable(f"Redis unavailable: {cause!r}") from cause
+        raise AssertionError("unreachable")  # pragma: no cover

@@ -1,0 +1,1 @@
+"""Tools the agent can use: web search, page visits, and the dispatcher over them."""

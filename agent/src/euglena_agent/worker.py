@@ -1,0 +1,185 @@
+"""Composition root: settings → adapters → use-cases → consumer, and the worker's lifecycle."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import httpx
+from redis.asyncio import Redis
+
+from euglena.adapters.redis_status import RedisStatusStore
+from euglena_agent.consumer import MandateConsumer
+from euglena_agent.embeddings import Embedder, HashingEmbedder, OpenAIEmbedder
+from euglena_agent.health import HealthServer
+from euglena_agent.loop import AgentLoop, LoopConfig
+from euglena_agent.mandates import MandateService
+from euglena_agent.memory import ChromaMemory, chroma_client
+from euglena_agent.metrics import AgentMetrics
+from euglena_agent.model.offline import OfflineModel
+from euglena_agent.model.openai import OpenAIChatModel
+from euglena_agent.ports import ChatModel
+from euglena_agent.presence import WorkerPresence
+from euglena_agent.settings import AgentSettings
+from euglena_agent.status import StatusManager
+from euglena_agent.tools.search import BraveSearch
+from euglena_agent.tools.toolbox import Toolbox
+from euglena_agent.tools.visit import PageVisitor
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Worker:
+    settings: AgentSettings
+    metrics: AgentMetrics
+    status: StatusManager
+    presence: WorkerPresence
+    consumer: MandateConsumer
+    health: HealthServer
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Consume until ``stop`` is set, then drain within the grace period."""
+        await self.health.start()
+        await self.presence.beat()
+        background = [
+            asyncio.create_task(self.presence.run(), name="presence"),
+            asyncio.create_task(self.status.run_flusher(), name="status-flusher"),
+        ]
+        try:
+            await self.consumer.start()
+            log.info("worker %s ready", self.presence.worker_id)
+            await stop.wait()
+            log.info("worker %s shutting down", self.presence.worker_id)
+            await self.consumer.drain(self.settings.shutdown_grace_seconds)
+        finally:
+            for task in background:
+                task.cancel()
+            await asyncio.gather(*background, return_exceptions=True)
+            with contextlib.suppress(Exception):
+                await self.presence.remove()
+            await self.consumer.close()
+            await self.health.close()
+
+    def check(self) -> dict[str, object]:
+        connected = self.consumer.connected
+        return {
+            "status": "ok" if connected else "unavailable",
+            "rabbitmq": "connected" if connected else "disconnected",
+            "state": self.presence.state,
+            "in_flight": self.consumer.in_flight,
+            "pending_status_updates": self.status.pending,
+        }
+
+
+def build_model(
+    settings: AgentSettings, http: httpx.AsyncClient, metrics: AgentMetrics
+) -> ChatModel:
+    if not settings.model_api_url:
+        log.warning("MODEL_API_URL is unset: using the offline stand-in model (no real LLM)")
+        return OfflineModel()
+    return OpenAIChatModel(
+        http,
+        base_url=settings.model_api_url,
+        model=settings.model_name,
+        api_key=settings.model_api_key.get_secret_value(),
+        tool_calling=settings.model_tool_calling,
+        metrics=metrics,
+    )
+
+
+def build_embedder(settings: AgentSettings, http: httpx.AsyncClient) -> Embedder:
+    if not settings.embedding_api_url:
+        return HashingEmbedder()
+    return OpenAIEmbedder(
+        http,
+        base_url=settings.embedding_api_url,
+        model=settings.embedding_model,
+        api_key=settings.embedding_api_key.get_secret_value(),
+    )
+
+
+@contextlib.asynccontextmanager
+async def build_worker(settings: AgentSettings) -> AsyncIterator[Worker]:
+    metrics = AgentMetrics.create()
+    redis = Redis.from_url(settings.redis_url, decode_responses=True)
+    model_http = httpx.AsyncClient(timeout=settings.model_timeout_seconds)
+    tool_http = httpx.AsyncClient(
+        timeout=settings.visit_timeout_seconds,
+        headers={"User-Agent": "EuglenaAgent/0.1 (+https://euglena.dev)"},
+    )
+    try:
+        status = StatusManager(
+            RedisStatusStore(redis),
+            attempts=settings.status_retry_attempts,
+            buffer_size=settings.status_buffer_size,
+        )
+        presence = WorkerPresence(
+            redis,
+            worker_id=settings.worker_id,
+            pod=settings.pod_name,
+            set_key=settings.worker_status_set_key,
+            heartbeat_seconds=settings.heartbeat_seconds,
+        )
+        client = await asyncio.to_thread(chroma_client, settings.chroma_url, settings.chroma_path)
+        memory = await ChromaMemory.open(
+            client, settings.chroma_collection, build_embedder(settings, model_http)
+        )
+        search = (
+            BraveSearch(
+                tool_http,
+                url=settings.search_api_url,
+                api_key=settings.search_api_key.get_secret_value(),
+            )
+            if settings.search_api_url
+            else None
+        )
+        visitor = PageVisitor(
+            tool_http,
+            max_bytes=settings.visit_max_bytes,
+            timeout_seconds=settings.visit_timeout_seconds,
+            allow_private=settings.visit_allow_private,
+        )
+        loop = AgentLoop(
+            build_model(settings, model_http, metrics),
+            Toolbox(search=search, visitor=visitor),
+            memory,
+            metrics,
+            LoopConfig(
+                recall_k=settings.memory_recall_k,
+                max_observation_chars=settings.observation_max_chars,
+            ),
+        )
+        service = MandateService(
+            status=status,
+            loop=loop,
+            presence=presence,
+            metrics=metrics,
+            worker_id=settings.worker_id,
+            task_timeout=settings.task_timeout_seconds,
+        )
+        consumer = MandateConsumer(
+            url=settings.rabbitmq_url.get_secret_value(),
+            service=service,
+            metrics=metrics,
+            concurrency=settings.worker_concurrency,
+            delivery_limit=settings.delivery_limit,
+            requeue_delay=settings.requeue_delay_seconds,
+        )
+        holder: list[Worker] = []
+        health = HealthServer(
+            host=settings.health_host,
+            port=settings.health_port,
+            registry=metrics.registry,
+            check=lambda: holder[0].check(),
+        )
+        worker = Worker(settings, metrics, status, presence, consumer, health)
+        holder.append(worker)
+        yield worker
+    finally:
+        await model_http.aclose()
+        await tool_http.aclose()
+        await redis.aclose()
