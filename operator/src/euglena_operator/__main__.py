@@ -1,0 +1,3 @@
+from euglena_operator.main import main
+
+main()

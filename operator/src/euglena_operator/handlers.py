@@ -1,0 +1,129 @@
+"""Kopf handlers: parse, call one use-case, map the result. Registered on import of this module."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+import kopf
+
+from euglena_operator.errors import GatewayUnavailable
+from euglena_operator.mirroring import is_terminal_phase
+from euglena_operator.registry import parse_time
+from euglena_operator.settings import OperatorSettings
+from euglena_operator.usecases.tasks import cancel_on_delete, submit_task
+from euglena_operator.wiring import Services, build_services, run_sync_loop
+
+log = logging.getLogger(__name__)
+GROUP, VERSION = "euglena.dev", "v1alpha1"
+TASKS, POOLS = "agenttasks", "agentpools"
+PREFIX = "euglena.dev"
+
+
+@kopf.on.startup()
+async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
+    config: OperatorSettings = memo.settings
+    configure_kopf(settings, config)
+    services = build_services(config)
+    services.metrics.serve(config.metrics_port)
+    services.background.append(asyncio.create_task(run_sync_loop(services), name="task-sync"))
+    memo.services = services
+
+
+def configure_kopf(settings: kopf.OperatorSettings, config: OperatorSettings) -> None:
+    settings.peering.standalone = True
+    settings.scanning.disabled = True
+    settings.posting.level = logging.INFO
+    settings.posting.reporting_component = "euglena-operator"
+    settings.persistence.finalizer = f"{PREFIX}/cancel-task"
+    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=PREFIX)
+    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
+        prefix=PREFIX, key="last-handled-configuration"
+    )
+    settings.watching.server_timeout = config.watch_server_timeout_seconds
+    settings.watching.client_timeout = config.watch_client_timeout_seconds
+    settings.watching.connect_timeout = 10
+    settings.networking.request_timeout = 60
+    settings.networking.connect_timeout = 10
+
+
+@kopf.on.cleanup()
+async def cleanup(memo: kopf.Memo, **_: Any) -> None:
+    services: Services | None = getattr(memo, "services", None)
+    if services is not None:
+        await services.aclose()
+
+
+@kopf.on.event(GROUP, VERSION, TASKS)
+def track_task(type: str | None, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+    memo.services.registry.observe(type, body)
+
+
+@kopf.on.event(GROUP, VERSION, POOLS)
+def track_pool(type: str | None, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+    memo.services.pools.observe(type, body)
+
+
+@kopf.on.create(GROUP, VERSION, TASKS, backoff=2)
+async def submit(
+    body: kopf.Body,
+    spec: kopf.Spec,
+    status: kopf.Status,
+    meta: kopf.Meta,
+    patch: kopf.Patch,
+    memo: kopf.Memo,
+    retry: int,
+    **_: Any,
+) -> None:
+    services: Services = memo.services
+    if is_terminal_phase(status.get("phase")) or status.get("correlationId"):
+        return
+    deadline = spec.get("activeDeadlineSeconds")
+    if deadline is not None and _age(meta) >= deadline:
+        return  # the sync loop fails it with DeadlineExceeded
+    try:
+        outcome = await submit_task(
+            services.gateway,
+            uid=str(meta["uid"]),
+            spec=spec,
+            generation=meta.get("generation"),
+            default_user_id=services.settings.default_user_id,
+            current_status=status,
+        )
+    except GatewayUnavailable as exc:
+        services.metrics.errors.labels(handler="agenttask_submit").inc()
+        raise kopf.TemporaryError(f"gateway unavailable: {exc}", delay=min(2**retry, 60)) from exc
+    patch.status.update(outcome.status)
+    if outcome.rejected:
+        kopf.warn(body, reason=outcome.status["reason"], message=outcome.message)
+    else:
+        kopf.info(body, reason="Submitted", message=outcome.message)
+
+
+def _needs_cancel(status: kopf.Status, **_: Any) -> bool:
+    return not is_terminal_phase(status.get("phase"))
+
+
+@kopf.on.delete(GROUP, VERSION, TASKS, when=_needs_cancel)
+async def cancel(
+    body: kopf.Body, meta: kopf.Meta, status: kopf.Status, memo: kopf.Memo, **_: Any
+) -> None:
+    services: Services = memo.services
+    correlation_id = str(status.get("correlationId") or meta["uid"])
+    outcome = await cancel_on_delete(
+        services.gateway, correlation_id, services.settings.cancel_timeout_seconds
+    )
+    if outcome == "unreachable":
+        kopf.warn(
+            body,
+            reason="CancelFailed",
+            message=f"could not cancel task {correlation_id}; deleted anyway",
+        )
+    elif outcome == "cancelled":
+        kopf.info(body, reason="Cancelled", message=f"cancelled task {correlation_id}")
+
+
+def _age(meta: kopf.Meta) -> float:
+    return time.time() - parse_time(meta.get("creationTimestamp"))

@@ -1,0 +1,191 @@
+"""Gateway task → AgentTask status: the phase, fields, conditions and transition Events.
+
+Pure functions over plain dicts, so the rules are unit-tested without Kubernetes.
+
+``pending|accepted → Submitted``, ``started|in_progress → Running``, then ``Completed``,
+``Failed`` or ``Cancelled``. Conditions follow metav1.Condition: ``Submitted`` once the gateway
+has the task, ``Complete`` when it completed, ``Failed`` when it failed, was cancelled, missed its
+deadline or could not be submitted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from euglena.status import TaskStatus
+from euglena.task import Task
+from euglena_operator.conditions import set_condition
+
+PENDING, SUBMITTED, RUNNING = "Pending", "Submitted", "Running"
+COMPLETED, FAILED, CANCELLED = "Completed", "Failed", "Cancelled"
+TERMINAL_PHASES = frozenset({COMPLETED, FAILED, CANCELLED})
+
+COND_SUBMITTED, COND_COMPLETE, COND_FAILED = "Submitted", "Complete", "Failed"
+
+PHASE_BY_STATUS: dict[TaskStatus, str] = {
+    TaskStatus.PENDING: SUBMITTED,
+    TaskStatus.ACCEPTED: SUBMITTED,
+    TaskStatus.STARTED: RUNNING,
+    TaskStatus.IN_PROGRESS: RUNNING,
+    TaskStatus.COMPLETED: COMPLETED,
+    TaskStatus.FAILED: FAILED,
+    TaskStatus.CANCELLED: CANCELLED,
+}
+
+# Reasons (CamelCase, stable: users and alerts match on them).
+REASON_SUBMITTED = "Submitted"
+REASON_STARTED = "Started"
+REASON_COMPLETED = "TaskCompleted"
+REASON_FAILED = "TaskFailed"
+REASON_CANCELLED = "Cancelled"
+REASON_DEADLINE = "DeadlineExceeded"
+REASON_SUBMISSION_FAILED = "SubmissionFailed"
+REASON_QUOTA = "QuotaExceeded"
+REASON_LOST = "TaskLost"
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    """A Kubernetes Event to post: ``type`` is Normal or Warning."""
+
+    type: str
+    reason: str
+    message: str
+
+
+@dataclass(slots=True)
+class Mirror:
+    """What to write: a status patch (None when nothing changed) and the Events to post."""
+
+    patch: dict[str, Any] | None = None
+    events: list[Transition] = field(default_factory=list)
+
+
+def is_terminal_phase(phase: object) -> bool:
+    return phase in TERMINAL_PHASES
+
+
+def k8s_time(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def submitted_status(task: Task, generation: int | None) -> dict[str, Any]:
+    """Status right after the gateway accepted (or already had) the task."""
+    conditions = set_condition(
+        None,
+        type_=COND_SUBMITTED,
+        status="True",
+        reason=REASON_SUBMITTED,
+        message=f"submitted to the gateway as task {task.correlation_id}",
+        generation=generation,
+    )
+    status: dict[str, Any] = {
+        "phase": SUBMITTED,
+        "reason": REASON_SUBMITTED,
+        "correlationId": str(task.correlation_id),
+        "ticks": task.ticks,
+        "observedGeneration": generation,
+        "conditions": conditions,
+    }
+    follow_up = mirror_task(status, task, generation)
+    if follow_up.patch:
+        status.update(follow_up.patch)
+    return status
+
+
+def mirror_task(current: Mapping[str, Any], task: Task, generation: int | None) -> Mirror:
+    """The patch that brings ``current`` status up to date with the gateway's ``task``."""
+    phase = PHASE_BY_STATUS[task.status]
+    wanted: dict[str, Any] = {
+        "phase": phase,
+        "ticks": task.ticks,
+        "result": task.result,
+        "error": task.error,
+        "workerId": task.worker_id,
+        "startTime": k8s_time(task.started_at),
+        "completionTime": k8s_time(task.completed_at),
+    }
+    wanted = {key: value for key, value in wanted.items() if value is not None}
+    old_phase = current.get("phase")
+    if is_terminal_phase(old_phase):
+        return Mirror()
+    events: list[Transition] = []
+    if phase != old_phase:
+        wanted.update(_phase_entry(current, task, phase, generation))
+        events.append(_phase_event(task, phase))
+    patch = {key: value for key, value in wanted.items() if current.get(key) != value}
+    return Mirror(patch=patch or None, events=events)
+
+
+def _phase_entry(
+    current: Mapping[str, Any], task: Task, phase: str, generation: int | None
+) -> dict[str, Any]:
+    conditions = current.get("conditions")
+    reason = {
+        SUBMITTED: REASON_SUBMITTED,
+        RUNNING: REASON_STARTED,
+        COMPLETED: REASON_COMPLETED,
+        FAILED: REASON_FAILED,
+        CANCELLED: REASON_CANCELLED,
+    }[phase]
+    if phase == COMPLETED:
+        conditions = set_condition(
+            conditions,
+            type_=COND_COMPLETE,
+            status="True",
+            reason=reason,
+            message=f"completed after {task.ticks} ticks",
+            generation=generation,
+        )
+    elif phase in (FAILED, CANCELLED):
+        conditions = set_condition(
+            conditions,
+            type_=COND_FAILED,
+            status="True",
+            reason=reason,
+            message=task.error or f"task {phase.lower()}",
+            generation=generation,
+        )
+    entry: dict[str, Any] = {"reason": reason, "observedGeneration": generation}
+    if conditions is not None:
+        entry["conditions"] = conditions
+    return entry
+
+
+def _phase_event(task: Task, phase: str) -> Transition:
+    if phase == RUNNING:
+        return Transition("Normal", REASON_STARTED, f"started by worker {task.worker_id}")
+    if phase == COMPLETED:
+        return Transition("Normal", REASON_COMPLETED, f"completed after {task.ticks} ticks")
+    if phase == FAILED:
+        return Transition("Warning", REASON_FAILED, task.error or "the agent failed the task")
+    if phase == CANCELLED:
+        return Transition("Warning", REASON_CANCELLED, task.error or "the task was cancelled")
+    return Transition("Normal", REASON_SUBMITTED, f"submitted as task {task.correlation_id}")
+
+
+def failed_status(
+    current: Mapping[str, Any], *, reason: str, message: str, generation: int | None
+) -> dict[str, Any]:
+    """Status patch for a failure the operator decides (deadline, rejected submission)."""
+    conditions = set_condition(
+        current.get("conditions"),
+        type_=COND_FAILED,
+        status="True",
+        reason=reason,
+        message=message,
+        generation=generation,
+    )
+    return {
+        "phase": FAILED,
+        "reason": reason,
+        "error": message,
+        "completionTime": k8s_time(datetime.now(UTC)),
+        "observedGeneration": generation,
+        "conditions": conditions,
+    }

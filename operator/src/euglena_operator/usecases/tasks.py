@@ -1,0 +1,205 @@
+"""AgentTask use-cases: submit, mirror status in batches, deadlines, TTL, cancel on delete."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, wait_exponential
+
+from euglena_operator.errors import GatewayRejected, GatewayUnavailable, QuotaRejected
+from euglena_operator.gateway import GatewayClient
+from euglena_operator.kube import KubeClient
+from euglena_operator.metrics import Metrics
+from euglena_operator.mirroring import (
+    REASON_DEADLINE,
+    REASON_QUOTA,
+    REASON_SUBMISSION_FAILED,
+    failed_status,
+    mirror_task,
+    submitted_status,
+)
+from euglena_operator.registry import TaskEntry, TaskRegistry, parse_time
+from euglena_operator.usecases import EventSink
+
+log = logging.getLogger(__name__)
+PLURAL = "agenttasks"
+
+
+@dataclass(frozen=True, slots=True)
+class Submission:
+    """The status to write after a submission attempt, and whether it failed for good."""
+
+    status: dict[str, Any]
+    rejected: bool
+    message: str
+
+
+async def submit_task(
+    gateway: GatewayClient,
+    *,
+    uid: str,
+    spec: Mapping[str, Any],
+    generation: int | None,
+    default_user_id: uuid.UUID | None,
+    current_status: Mapping[str, Any],
+) -> Submission:
+    """Submit once per object: the correlation id *is* the object's UID, so a retry after a
+    crash gets the existing task back (HTTP 200) instead of a second one.
+
+    Raises GatewayUnavailable (retry later); a refusal becomes a ``Failed`` status.
+    """
+    owner = spec.get("userId") or default_user_id
+    if owner is None:
+        message = "spec.userId is not set and the operator has no DEFAULT_USER_ID"
+        return _rejected(current_status, REASON_SUBMISSION_FAILED, message, generation)
+    try:
+        task = await gateway.submit(
+            correlation_id=uid,
+            user_id=uuid.UUID(str(owner)),
+            mandate=str(spec["mandate"]),
+            max_ticks=int(spec.get("maxTicks", 10)),
+        )
+    except QuotaRejected as exc:
+        return _rejected(current_status, REASON_QUOTA, exc.message, generation)
+    except GatewayRejected as exc:
+        return _rejected(current_status, REASON_SUBMISSION_FAILED, exc.message, generation)
+    status = submitted_status(task, generation)
+    return Submission(status=status, rejected=False, message=f"submitted as task {uid}")
+
+
+def _rejected(
+    current: Mapping[str, Any], reason: str, message: str, generation: int | None
+) -> Submission:
+    status = failed_status(current, reason=reason, message=message, generation=generation)
+    return Submission(status=status, rejected=True, message=message)
+
+
+async def cancel_on_delete(gateway: GatewayClient, correlation_id: str, budget: float) -> str:
+    """Cancel a deleted task's gateway task, giving up after ``budget`` seconds.
+
+    Returns ``cancelled``, ``finished`` (nothing to cancel) or ``unreachable``; never raises
+    for an unreachable gateway, so a deletion is never blocked forever.
+    """
+    try:
+        async for attempt in AsyncRetrying(
+            stop=stop_after_delay(budget),
+            wait=wait_exponential(multiplier=0.5, max=5),
+            retry=retry_if_exception_type(GatewayUnavailable),
+            reraise=True,
+        ):
+            with attempt:
+                cancelled = await gateway.cancel(correlation_id)
+    except GatewayUnavailable as exc:
+        log.warning("could not cancel task %s, deleting anyway: %s", correlation_id, exc)
+        return "unreachable"
+    except GatewayRejected as exc:
+        log.warning("gateway refused to cancel task %s: %s", correlation_id, exc)
+        return "unreachable"
+    return "cancelled" if cancelled else "finished"
+
+
+class TaskSynchronizer:
+    """One pass mirrors every live AgentTask: a batched read, deadlines, then TTL deletions."""
+
+    def __init__(
+        self,
+        *,
+        registry: TaskRegistry,
+        gateway: GatewayClient,
+        kube: KubeClient,
+        post_event: EventSink,
+        metrics: Metrics,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._registry = registry
+        self._gateway = gateway
+        self._kube = kube
+        self._event = post_event
+        self._metrics = metrics
+        self._clock = clock
+
+    async def run_once(self) -> None:
+        """Raises GatewayUnavailable (after doing the parts that need no gateway)."""
+        now = self._clock()
+        await self._collect_garbage(now)
+        live = [e for e in self._registry if not e.terminal and not e.deleting]
+        await self._enforce_deadlines([e for e in live if _expired(e, now)])
+        await self._mirror([e for e in live if e.correlation_id and not _expired(e, now)])
+        for phase, count in self._registry.phases().items():
+            self._metrics.agenttasks.labels(phase=phase).set(count)
+
+    async def _mirror(self, entries: list[TaskEntry]) -> None:
+        if not entries:
+            return
+        tasks = await self._gateway.get_many([e.correlation_id or "" for e in entries])
+        for entry in entries:
+            task = tasks.get(entry.correlation_id or "")
+            if task is None:
+                log.debug("task %s of %s/%s not found", entry.correlation_id, *entry.key)
+                continue
+            result = mirror_task(entry.status, task, entry.generation)
+            if result.patch:
+                await self._write(entry, result.patch)
+            for transition in result.events:
+                self._event(
+                    entry.ref(),
+                    type=transition.type,
+                    reason=transition.reason,
+                    message=transition.message,
+                )
+
+    async def _enforce_deadlines(self, entries: list[TaskEntry]) -> None:
+        for entry in entries:
+            if entry.correlation_id:
+                await self._gateway.cancel(entry.correlation_id)
+            message = f"exceeded activeDeadlineSeconds={entry.deadline_seconds}; task cancelled"
+            patch = failed_status(
+                entry.status, reason=REASON_DEADLINE, message=message, generation=entry.generation
+            )
+            await self._write(entry, patch)
+            self._event(entry.ref(), type="Warning", reason=REASON_DEADLINE, message=message)
+
+    async def _collect_garbage(self, now: float) -> None:
+        for entry in self._registry:
+            if entry.ttl_seconds is None or not entry.terminal or entry.deleting:
+                continue
+            finished = _finished_at(entry)
+            if finished and now >= finished + entry.ttl_seconds:
+                log.info("deleting %s/%s: ttlSecondsAfterFinished passed", *entry.key)
+                await self._kube.delete_custom(PLURAL, entry.namespace, entry.name, entry.uid)
+                entry.deleting = True
+
+    async def _write(self, entry: TaskEntry, patch: Mapping[str, Any]) -> None:
+        if await self._kube.patch_status(PLURAL, entry.namespace, entry.name, patch):
+            self._registry.update_status(entry.key, patch)
+
+
+def _expired(entry: TaskEntry, now: float) -> bool:
+    return entry.deadline_seconds is not None and now >= entry.created + entry.deadline_seconds
+
+
+def _finished_at(entry: TaskEntry) -> float | None:
+    value = entry.status.get("completionTime")
+    return parse_time(value) if value else None
+
+
+class Backoff:
+    """Sleep between passes: the interval while healthy, doubling up to ``ceiling`` on errors."""
+
+    def __init__(self, interval: float, ceiling: float) -> None:
+        self.interval = interval
+        self.ceiling = max(ceiling, interval)
+        self._delay = interval
+
+    def succeeded(self) -> float:
+        self._delay = self.interval
+        return self._delay
+
+    def failed(self) -> float:
+        self._delay = min(self._delay * 2, self.ceiling)
+        return self._delay

@@ -1,0 +1,110 @@
+"""Composition root: settings → adapters → use-cases, built once at startup, closed at cleanup."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+import kopf
+from redis.asyncio import Redis
+
+from euglena_operator.errors import OperatorError
+from euglena_operator.gateway import GatewayClient
+from euglena_operator.kube import KubeClient, load_api_client
+from euglena_operator.metrics import Metrics
+from euglena_operator.presence import WorkerPresence
+from euglena_operator.queues import QueueReader, build_queue_reader
+from euglena_operator.registry import TaskRegistry
+from euglena_operator.settings import OperatorSettings
+from euglena_operator.usecases.pool_loops import PoolSupervisor
+from euglena_operator.usecases.pools import PoolAutoscaler
+from euglena_operator.usecases.tasks import Backoff, TaskSynchronizer
+
+log = logging.getLogger(__name__)
+
+
+def post_event(ref: Mapping[str, Any], *, type: str, reason: str, message: str) -> None:
+    kopf.event(
+        kopf.Body(cast(kopf.RawBody, dict(ref))), type=type, reason=reason, message=message[:1024]
+    )
+
+
+@dataclass
+class Services:
+    settings: OperatorSettings
+    metrics: Metrics
+    gateway: GatewayClient
+    kube: KubeClient
+    queues: QueueReader
+    presence: WorkerPresence
+    registry: TaskRegistry
+    synchronizer: TaskSynchronizer
+    pools: PoolSupervisor
+    background: list[asyncio.Task[None]] = field(default_factory=list)
+
+    async def aclose(self) -> None:
+        for task in self.background:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self.pools.stop_all()
+        await self.gateway.aclose()
+        await self.queues.aclose()
+        await self.presence.aclose()
+        self.kube.close()
+
+
+def build_services(settings: OperatorSettings) -> Services:
+    metrics = Metrics()
+    gateway = GatewayClient(
+        settings.gateway_url,
+        settings.supabase_service_role_key.get_secret_value(),
+        timeout=settings.gateway_timeout_seconds,
+        metrics=metrics,
+    )
+    kube = KubeClient(load_api_client())
+    queues = build_queue_reader(
+        settings.rabbitmq_management_url, settings.rabbitmq_url.get_secret_value()
+    )
+    presence = WorkerPresence(Redis.from_url(settings.redis_url), settings.worker_status_set_key)
+    registry = TaskRegistry()
+    synchronizer = TaskSynchronizer(
+        registry=registry, gateway=gateway, kube=kube, post_event=post_event, metrics=metrics
+    )
+    autoscaler = PoolAutoscaler(kube=kube, queues=queues, presence=presence, metrics=metrics)
+    pools = PoolSupervisor(autoscaler=autoscaler, kube=kube, post_event=post_event, metrics=metrics)
+    return Services(
+        settings, metrics, gateway, kube, queues, presence, registry, synchronizer, pools
+    )
+
+
+async def run_sync_loop(services: Services) -> None:
+    """Mirror all AgentTasks, one batched pass per interval, backing off while the gateway fails."""
+    settings = services.settings
+    backoff = Backoff(
+        settings.status_sync_interval_seconds, settings.status_sync_max_backoff_seconds
+    )
+    histogram = services.metrics.reconcile_duration.labels(handler="agenttask_sync")
+    while True:
+        try:
+            with histogram.time():
+                await services.synchronizer.run_once()
+            delay = backoff.succeeded()
+        except Exception as exc:  # noqa: BLE001 - the loop must survive anything
+            services.metrics.errors.labels(handler="agenttask_sync").inc()
+            delay = backoff.failed()
+            log.warning(
+                "AgentTask sync failed (%s); next try in %.0fs",
+                exc,
+                delay,
+                exc_info=not _expected(exc),
+            )
+        await asyncio.sleep(delay)
+
+
+def _expected(exc: Exception) -> bool:
+    return isinstance(exc, OperatorError)
