@@ -1,0 +1,32 @@
+# Helm chart, images and dashboards. See docs/deploy.md.
+
+CHART_DIR := charts/euglena
+IMAGE_TAG ?= $(shell sed -n 's/^appVersion: *"\{0,1\}\([^"]*\)"\{0,1\}$$/\1/p' $(CHART_DIR)/Chart.yaml)
+DOCKER ?= docker
+# helm comes with the local control plane's tools (make k8s-tools); HELM=... overrides it.
+HELM ?= $(shell bash hack/k8s/build.sh --bin-dir 2>/dev/null)/helm
+
+.PHONY: chart-lint chart-crds-sync dashboards dashboards-check images
+
+chart-crds-sync: ## Copy crds/*.yaml into the chart's crds/ (Helm installs them from there)
+	@rm -f $(CHART_DIR)/crds/*.yaml
+	@cp crds/*.yaml $(CHART_DIR)/crds/
+	@echo "copied $$(ls crds/*.yaml | wc -l) CRDs into $(CHART_DIR)/crds/"
+
+dashboards: sync ## Regenerate the Grafana dashboards and alert rules in the chart from hack/dashboards
+	@$(UV) run --frozen python hack/dashboards/generate.py
+
+dashboards-check: sync ## Fail when the generated dashboards or rules differ from hack/dashboards
+	@$(UV) run --frozen python hack/dashboards/generate.py --check
+
+chart-lint: ## helm lint the chart with its defaults and every ci/*-values.yaml scenario
+	@test -x "$(HELM)" || { echo "helm not found at $(HELM): run make k8s-tools or set HELM=..."; exit 1; }
+	@$(HELM) lint $(CHART_DIR)
+	@for f in $(CHART_DIR)/ci/*-values.yaml; do $(HELM) lint $(CHART_DIR) -f $$f --quiet || exit 1; done
+	@promtool check rules $(CHART_DIR)/files/prometheus/euglena.rules.yaml
+
+images: ## Build the gateway, agent and operator images (euglena-<service>:$(IMAGE_TAG)) with Docker
+	@for svc in gateway agent operator; do \
+	  echo "building euglena-$$svc:$(IMAGE_TAG)"; \
+	  $(DOCKER) build -f $$svc/Dockerfile -t euglena-$$svc:$(IMAGE_TAG) . || exit 1; \
+	done
