@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 TASK_TTL_SECONDS = 600
-"""Every ``task:{id}`` key lives this long after its last write, so nothing leaks if a sync fails."""
+"""Seconds a ``task:{id}`` key lives after its last write (nothing leaks if a sync fails)."""
 
 DEFAULT_WORKER_STATUS_SET_KEY = "workers:status"
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
@@ -36,6 +36,7 @@ class Caller:
 
     user_id: uuid.UUID
     claims: dict[str, object]
+    token: str = field(default="", repr=False)
 
 
 class StatusStore(Protocol):

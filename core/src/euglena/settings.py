@@ -68,7 +68,8 @@ class SupabaseAuthSettings(BaseSettings):
         "when SUPABASE_JWT_SECRET is empty).",
     )
     supabase_service_role_key: SecretStr = Field(
-        default=SecretStr(""), description="Supabase service-role key (a JWT with role=service_role)."
+        default=SecretStr(""),
+        description="Supabase service-role key (a JWT with role=service_role).",
     )
 
 

@@ -24,20 +24,22 @@ from euglena_gateway.http.static import mount_frontend
 from euglena_gateway.metrics import GatewayMetrics
 from euglena_gateway.services import EnsureUser, Services
 from euglena_gateway.settings import GatewaySettings
+from euglena_gateway.usecases.ports import ClosableTaskStore
 from euglena_gateway.usecases.storage import StorageManager
 from euglena_gateway.usecases.tasks import TaskService
 
 log = logging.getLogger(__name__)
 
 
-async def _task_store(settings: GatewaySettings, stack: AsyncExitStack) -> PostgresTaskStore:
+async def _task_store(settings: GatewaySettings, stack: AsyncExitStack) -> ClosableTaskStore:
     dsn = settings.database_url.get_secret_value()
     if not dsn:
         from euglena_gateway.adapters.supabase_rest import SupabaseTaskStore
 
-        store = SupabaseTaskStore.from_settings(settings)
+        rest = SupabaseTaskStore.from_settings(settings)
+        stack.push_async_callback(rest.close)
         log.info("task store: Supabase REST API at %s", settings.supabase_url)
-        return store  # type: ignore[return-value]
+        return rest
     store = await PostgresTaskStore.connect(
         dsn, size=settings.database_pool_size, timeout=settings.dependency_timeout_seconds
     )
@@ -79,8 +81,11 @@ async def build_services(
     verifier = TokenVerifier(
         secret=settings.supabase_jwt_secret.get_secret_value(),
         jwks_url=settings.supabase_jwks_url
-        or (f"{settings.supabase_url.rstrip('/')}/auth/v1/.well-known/jwks.json"
-            if settings.supabase_url else ""),
+        or (
+            f"{settings.supabase_url.rstrip('/')}/auth/v1/.well-known/jwks.json"
+            if settings.supabase_url
+            else ""
+        ),
     )
     return Services(
         settings=settings,

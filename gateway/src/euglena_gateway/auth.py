@@ -26,6 +26,7 @@ class Principal:
     role: str
     user_id: uuid.UUID | None
     claims: dict[str, Any] = field(repr=False)
+    token: str = field(default="", repr=False)
 
     @property
     def is_service(self) -> bool:
@@ -45,10 +46,10 @@ class TokenVerifier:
         except jwt.PyJWTError as exc:
             raise Unauthorized("the bearer token is not a well-formed JWT") from exc
         claims = await self._decode(token, str(header.get("alg", "")))
-        return _principal(claims)
+        return _principal(claims, token)
 
     async def _decode(self, token: str, alg: str) -> dict[str, Any]:
-        options: dict[str, Any] = {"require": ["exp"], "verify_aud": False}
+        options: jwt.types.Options = {"require": ["exp"], "verify_aud": False}
         try:
             if alg == "HS256":
                 if not self._secret:
@@ -79,10 +80,12 @@ def _bearer(authorization: str | None) -> str:
     return token.strip()
 
 
-def _principal(claims: dict[str, Any]) -> Principal:
+def _principal(claims: dict[str, Any], token: str) -> Principal:
     role = str(claims.get("role") or "authenticated")
     if role == SERVICE_ROLE:
-        return Principal(role=role, user_id=_optional_uuid(claims.get("sub")), claims=claims)
+        return Principal(
+            role=role, user_id=_optional_uuid(claims.get("sub")), claims=claims, token=token
+        )
     if role == "anon":
         raise Forbidden("the anon key identifies no user: sign in first")
     aud = claims.get("aud")
@@ -92,7 +95,7 @@ def _principal(claims: dict[str, Any]) -> Principal:
     user_id = _optional_uuid(claims.get("sub"))
     if user_id is None:
         raise Unauthorized("the token's 'sub' claim must be the user's UUID")
-    return Principal(role=role, user_id=user_id, claims=claims)
+    return Principal(role=role, user_id=user_id, claims=claims, token=token)
 
 
 def _optional_uuid(value: Any) -> uuid.UUID | None:

@@ -68,7 +68,9 @@ class RedisStatusStore:
         if not correlation_ids:
             return {}
         raws = await self._redis.mget([task_key(cid) for cid in correlation_ids])
-        return {cid: Task.from_json(raw) for cid, raw in zip(correlation_ids, raws) if raw}
+        return {
+            cid: Task.from_json(raw) for cid, raw in zip(correlation_ids, raws, strict=True) if raw
+        }
 
     async def delete(self, correlation_id: uuid.UUID) -> None:
         await self._redis.delete(task_key(correlation_id))

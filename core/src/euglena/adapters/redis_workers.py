@@ -16,8 +16,10 @@ class RedisWorkerDirectory:
 
     async def live_workers(self) -> list[WorkerStatus]:
         """Workers with a live heartbeat; members without one are removed from the set."""
-        members = sorted(m.decode() if isinstance(m, bytes) else str(m)
-                         for m in await self._redis.smembers(self._set_key))
+        members = sorted(
+            m.decode() if isinstance(m, bytes) else str(m)
+            for m in await self._redis.smembers(self._set_key)
+        )
         if not members:
             return []
         raws = await self._redis.mget([worker_status_key(m) for m in members])

@@ -72,7 +72,7 @@ class PostgresTaskStore:
         await self._pool.close()
 
     @asynccontextmanager
-    async def _conn(self) -> AsyncIterator[asyncpg.Connection]:
+    async def _conn(self) -> AsyncIterator[Any]:
         try:
             async with self._pool.acquire() as conn:
                 yield conn
@@ -80,7 +80,7 @@ class PostgresTaskStore:
             raise DependencyUnavailable("postgres", type(exc).__name__) from exc
 
     @asynccontextmanager
-    async def _as_caller(self, caller: Caller | None) -> AsyncIterator[asyncpg.Connection]:
+    async def _as_caller(self, caller: Caller | None) -> AsyncIterator[Any]:
         async with self._conn() as conn, conn.transaction():
             if caller is not None:
                 await conn.execute(
@@ -108,8 +108,10 @@ class PostgresTaskStore:
                 )
             except asyncpg.RaiseError as exc:
                 raise _domain_error(exc, task) from exc
+        if row is None:
+            raise RuntimeError("submit_task returned no row")
         stored = _row_to_task(row)
-        return stored, stored.created_at == task.created_at and stored.mandate == task.mandate
+        return stored, stored.created_at == task.created_at
 
     async def release(self, correlation_id: uuid.UUID) -> None:
         async with self._conn() as conn:
@@ -167,7 +169,7 @@ class PostgresTaskStore:
             )
 
 
-def _domain_error(exc: asyncpg.RaiseError, task: Task) -> Exception:
+def _domain_error(exc: asyncpg.RaiseError, task: Task) -> BaseException:
     hint = getattr(exc, "hint", None)
     if hint == "quota_exceeded":
         detail = json.loads(getattr(exc, "detail", None) or "{}")
@@ -177,6 +179,3 @@ def _domain_error(exc: asyncpg.RaiseError, task: Task) -> Exception:
     if hint == "unknown_user":
         return UnknownUser(task.user_id)
     return exc
-
-
-

@@ -48,7 +48,7 @@ class RabbitPublisher:
         connection = await aio_pika.connect_robust(self._url, timeout=self._timeout)
         channel = await connection.channel(publisher_confirms=True)
         await declare_queues(channel, self._delivery_limit)
-        self._connection, self._channel = connection, channel  # type: ignore[assignment]
+        self._connection, self._channel = connection, channel
         log.info("connected to RabbitMQ")
 
     async def _connect_forever(self) -> None:

@@ -34,4 +34,4 @@ class RedisTaskEvents:
                 except ValidationError:
                     yield None
         finally:
-            await asyncio.shield(pubsub.aclose())
+            await asyncio.shield(pubsub.aclose())  # type: ignore[no-untyped-call]

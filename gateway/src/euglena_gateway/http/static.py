@@ -29,7 +29,7 @@ class SinglePageApp(StaticFiles):
 
 
 def frontend_directory(configured: Path | None) -> Path | None:
-    for candidate in ((configured,) if configured else _CANDIDATES):
+    for candidate in (configured,) if configured else _CANDIDATES:
         if candidate is not None and (candidate / "index.html").is_file():
             return candidate
     return None

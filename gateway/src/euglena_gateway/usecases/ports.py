@@ -6,13 +6,17 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Protocol
 
-from euglena.ports import StatusStore
+from euglena.ports import HealthCheck, StatusStore, TaskStore
 from euglena.task import Task
 from euglena.workers import WorkerStatus
 
 
 class LiveStatusStore(StatusStore, Protocol):
     async def get_many(self, correlation_ids: list[uuid.UUID]) -> dict[uuid.UUID, Task]: ...
+
+
+class ClosableTaskStore(TaskStore, HealthCheck, Protocol):
+    async def close(self) -> None: ...
 
 
 class TaskEvents(Protocol):

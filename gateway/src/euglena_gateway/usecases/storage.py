@@ -34,7 +34,8 @@ class StorageManager:
     async def read_many(
         self, correlation_ids: Sequence[uuid.UUID], caller: Caller | None
     ) -> list[Task]:
-        persisted = {t.correlation_id: t for t in await self.store.get_many(correlation_ids, caller)}
+        rows = await self.store.get_many(correlation_ids, caller)
+        persisted = {t.correlation_id: t for t in rows}
         live = await self.live.get_many(list(correlation_ids))
         tasks = []
         for cid in correlation_ids:

@@ -37,7 +37,7 @@ def caller_of(principal: Principal) -> Caller | None:
     """The row-level-security identity for reads; ``None`` (unrestricted) for the service role."""
     if principal.is_service or principal.user_id is None:
         return None
-    return Caller(user_id=principal.user_id, claims=principal.claims)
+    return Caller(user_id=principal.user_id, claims=principal.claims, token=principal.token)
 
 
 class TaskService:
@@ -110,9 +110,7 @@ class TaskService:
         await self._storage.store.apply(cancelled)
         return cancelled
 
-    async def watch(
-        self, principal: Principal, correlation_id: uuid.UUID
-    ) -> AsyncIterator[Task]:
+    async def watch(self, principal: Principal, correlation_id: uuid.UUID) -> AsyncIterator[Task]:
         """Every new version of the task, starting with the current one, until it is terminal."""
         last = await self.get(principal, correlation_id)
         yield last
@@ -142,7 +140,9 @@ def _owner(principal: Principal, submission: Submission) -> uuid.UUID:
 def _source(principal: Principal, submission: Submission) -> TaskSource:
     if submission.source is not None and submission.source is not TaskSource.API:
         if not principal.is_service:
-            raise Forbidden(f"only the service role may submit tasks with source '{submission.source}'")
+            raise Forbidden(
+                f"only the service role may submit tasks with source '{submission.source}'"
+            )
         return submission.source
     return TaskSource.API
 

@@ -1,0 +1,34 @@
+"""Integration tier: a real gateway in-process against real Redis, RabbitMQ and PostgreSQL."""
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
+from typing import Any
+
+import pytest
+
+from euglena_devkit.gateway import RunningGateway, running_gateway
+
+GatewayFactory = Callable[..., AbstractAsyncContextManager[RunningGateway]]
+
+
+@pytest.fixture
+def gateway_factory(
+    redis_url: str, rabbitmq_vhost: str, postgres_server: Any, clean_db: None
+) -> GatewayFactory:
+    """Start gateways with settings overrides, e.g. ``async with gateway_factory(max_ticks=3)``."""
+
+    def factory(**overrides: Any) -> AbstractAsyncContextManager[RunningGateway]:
+        return running_gateway(
+            redis_url=redis_url,
+            rabbitmq_url=rabbitmq_vhost,
+            database_url=postgres_server.dsn,
+            **overrides,
+        )
+
+    return factory
+
+
+@pytest.fixture
+async def gateway(gateway_factory: GatewayFactory) -> AsyncIterator[RunningGateway]:
+    async with gateway_factory() as running:
+        yield running

@@ -1,0 +1,214 @@
+"""Every kind of bad input gets a 4xx JSON error with a clear message — never a 500."""
+
+import time
+import uuid
+from typing import Any
+
+import jwt
+import pytest
+
+from euglena.settings import DEV_JWT_SECRET
+from euglena_devkit.gateway import RunningGateway
+
+pytestmark = pytest.mark.integration
+
+USER = "user"  # replaced by a real user id in the test
+OK = {"mandate": "find X", "max_ticks": 3}
+
+
+def _token(**claims: Any) -> str:
+    base = {"aud": "authenticated", "exp": int(time.time()) + 60, "sub": str(uuid.uuid4())}
+    base.update(claims)
+    return "Bearer " + jwt.encode(
+        {k: v for k, v in base.items() if v is not None}, DEV_JWT_SECRET, algorithm="HS256"
+    )
+
+
+CASES: list[tuple[str, str, str, dict[str, Any], int, str]] = [
+    # (name, method, path, request kwargs, status, words in the message)
+    ("no token", "POST", "/tasks", {"json": OK, "auth": None}, 401, "missing Authorization"),
+    ("not bearer", "POST", "/tasks", {"json": OK, "auth": "Token abc"}, 401, "Bearer"),
+    ("garbage token", "POST", "/tasks", {"json": OK, "auth": "Bearer abc"}, 401, "well-formed"),
+    (
+        "expired token",
+        "POST",
+        "/tasks",
+        {"json": OK, "auth": _token(exp=int(time.time()) - 600)},
+        401,
+        "expired",
+    ),
+    ("wrong audience", "POST", "/tasks", {"json": OK, "auth": _token(aud="x")}, 401, "audience"),
+    (
+        "anon key",
+        "POST",
+        "/tasks",
+        {"json": OK, "auth": _token(role="anon", sub=None, aud=None)},
+        403,
+        "anon",
+    ),
+    ("empty mandate", "POST", "/tasks", {"json": {"mandate": "", "max_ticks": 1}}, 422, "mandate"),
+    (
+        "blank mandate",
+        "POST",
+        "/tasks",
+        {"json": {"mandate": "   ", "max_ticks": 1}},
+        422,
+        "must not be empty",
+    ),
+    (
+        "mandate too long",
+        "POST",
+        "/tasks",
+        {"json": {"mandate": "x" * 101, "max_ticks": 1}},
+        422,
+        "at most 100 characters",
+    ),
+    (
+        "zero ticks",
+        "POST",
+        "/tasks",
+        {"json": {"mandate": "a", "max_ticks": 0}},
+        422,
+        "between 1 and 5",
+    ),
+    (
+        "too many ticks",
+        "POST",
+        "/tasks",
+        {"json": {"mandate": "a", "max_ticks": 6}},
+        422,
+        "between 1 and 5",
+    ),
+    (
+        "ticks not an integer",
+        "POST",
+        "/tasks",
+        {"json": {"mandate": "a", "max_ticks": "three"}},
+        422,
+        "max_ticks",
+    ),
+    (
+        "ticks a float",
+        "POST",
+        "/tasks",
+        {"json": {"mandate": "a", "max_ticks": 2.5}},
+        422,
+        "max_ticks",
+    ),
+    ("missing field", "POST", "/tasks", {"json": {"mandate": "a"}}, 422, "max_ticks"),
+    ("unknown field", "POST", "/tasks", {"json": {**OK, "priority": "high"}}, 422, "priority"),
+    (
+        "not JSON",
+        "POST",
+        "/tasks",
+        {"content": b"{nope", "headers": {"content-type": "application/json"}},
+        422,
+        "JSON",
+    ),
+    (
+        "body too large",
+        "POST",
+        "/tasks",
+        {"json": {"mandate": "x" * 3000, "max_ticks": 1}},
+        413,
+        "larger than",
+    ),
+    (
+        "on behalf of another user",
+        "POST",
+        "/tasks",
+        {"json": {**OK, "user_id": str(uuid.uuid4())}},
+        403,
+        "service role",
+    ),
+    (
+        "chosen correlation id",
+        "POST",
+        "/tasks",
+        {"json": {**OK, "correlation_id": str(uuid.uuid4())}},
+        403,
+        "service role",
+    ),
+    (
+        "service role without user",
+        "POST",
+        "/tasks",
+        {"json": OK, "auth": "service"},
+        400,
+        "user_id",
+    ),
+    (
+        "service role for unknown user",
+        "POST",
+        "/tasks",
+        {"json": {**OK, "user_id": str(uuid.uuid4())}, "auth": "service"},
+        403,
+        "does not exist",
+    ),
+    ("task id not a UUID", "GET", "/tasks/42", {}, 422, "task_id"),
+    ("unknown task", "GET", f"/tasks/{uuid.uuid4()}", {}, 404, "not found"),
+    ("bad cursor", "GET", "/tasks", {"params": {"cursor": "!!"}}, 400, "cursor"),
+    ("limit out of range", "GET", "/tasks", {"params": {"limit": 0}}, 422, "limit"),
+    (
+        "too many ids",
+        "GET",
+        "/tasks",
+        {"params": {"ids": ",".join(str(uuid.uuid4()) for _ in range(101))}},
+        400,
+        "at most 100",
+    ),
+    ("ids not UUIDs", "GET", "/tasks", {"params": {"ids": "a,b"}}, 400, "UUID"),
+    ("cancel unknown task", "POST", f"/tasks/{uuid.uuid4()}/cancel", {}, 404, "not found"),
+    ("events of unknown task", "GET", f"/tasks/{uuid.uuid4()}/events", {}, 404, "not found"),
+    ("unknown route", "GET", "/nope", {}, 404, "Not Found"),
+    ("wrong method", "DELETE", "/tasks", {}, 405, "Method Not Allowed"),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "method", "path", "kwargs", "status", "words"), CASES, ids=[c[0] for c in CASES]
+)
+async def test_bad_input_gets_a_clear_4xx(
+    gateway_factory: Any,
+    name: str,
+    method: str,
+    path: str,
+    kwargs: dict[str, Any],
+    status: int,
+    words: str,
+) -> None:
+    async with gateway_factory(max_mandate_length=100, max_ticks=5, max_body_bytes=2048) as gw:
+        user = await gw.create_user()
+        kwargs = dict(kwargs)
+        auth = kwargs.pop("auth", "user")
+        headers = dict(kwargs.pop("headers", {}))
+        if auth == "user":
+            headers.update(gw.headers(user))
+        elif auth == "service":
+            headers["Authorization"] = f"Bearer {gw.service_token()}"
+        elif auth is not None:
+            headers["Authorization"] = auth
+        response = await gw.client.request(method, path, headers=headers, **kwargs)
+    assert response.status_code == status, response.text
+    error = response.json()["error"]
+    assert words.lower() in error["message"].lower(), error
+    assert error["code"]
+
+
+async def test_cancelling_a_finished_task_is_a_conflict(gateway: RunningGateway) -> None:
+    user = await gateway.create_user()
+    headers = gateway.headers(user)
+    cid = (await gateway.client.post("/tasks", json=OK, headers=headers)).json()["correlation_id"]
+    first = await gateway.client.post(f"/tasks/{cid}/cancel", headers=headers)
+    assert first.status_code == 202 and first.json()["task"]["status"] == "cancelled"
+    second = await gateway.client.post(f"/tasks/{cid}/cancel", headers=headers)
+    assert second.status_code == 409
+    assert "already cancelled" in second.json()["error"]["message"]
+
+
+async def test_a_request_over_the_time_budget_gets_504(gateway_factory: Any) -> None:
+    async with gateway_factory(request_timeout_seconds=1e-6) as gw:
+        user = await gw.create_user()
+        response = await gw.client.get("/tasks", headers=gw.headers(user))
+    assert response.status_code == 504
+    assert "longer than" in response.json()["error"]["message"]

@@ -1,0 +1,82 @@
+"""A dependency that is down gives 503 and leaves no half-written task behind."""
+
+import asyncio
+
+import asyncpg
+import httpx
+import pytest
+from redis.asyncio import Redis
+
+from euglena_devkit.gateway import RunningGateway
+
+pytestmark = pytest.mark.integration
+
+MANDATE = {"mandate": "survive an outage", "max_ticks": 2}
+
+
+async def _task_rows(dsn: str) -> int:
+    conn = await asyncpg.connect(dsn)
+    try:
+        return int(await conn.fetchval("select count(*) from public.tasks"))
+    finally:
+        await conn.close()
+
+
+async def _task_keys(redis_url: str) -> list[bytes]:
+    redis = Redis.from_url(redis_url)
+    try:
+        return [k async for k in redis.scan_iter("task:*")]
+    finally:
+        await redis.aclose()
+
+
+async def test_rabbitmq_down_gives_503_and_rolls_the_submission_back(
+    gateway: RunningGateway, rabbitmq_server: object, redis_url: str
+) -> None:
+    user = await gateway.create_user(daily_tick_limit=2)
+    headers = gateway.headers(user)
+    rabbitmq_server.stop()  # type: ignore[attr-defined]
+    try:
+        response = await gateway.client.post("/tasks", json=MANDATE, headers=headers)
+        assert response.status_code == 503
+        assert response.json()["error"]["details"]["dependency"] == "rabbitmq"
+        assert await _task_rows(gateway.dsn) == 0
+        assert await _task_keys(redis_url) == []
+        ready = await gateway.client.get("/ready")
+        assert ready.status_code == 503 and ready.json()["checks"]["rabbitmq"] != "ok"
+    finally:
+        rabbitmq_server.start()  # type: ignore[attr-defined]
+    # The reserved ticks were given back: the whole quota is still available once it is back.
+    response = await _submit_when_back(gateway, headers)
+    assert response.status_code == 202, response.text
+    assert await _task_rows(gateway.dsn) == 1
+
+
+async def test_postgres_down_gives_503_and_writes_nothing(
+    gateway: RunningGateway, postgres_server: object, redis_url: str
+) -> None:
+    user = await gateway.create_user()
+    headers = gateway.headers(user)
+    postgres_server.stop()  # type: ignore[attr-defined]
+    try:
+        response = await gateway.client.post("/tasks", json=MANDATE, headers=headers)
+        assert response.status_code == 503, response.text
+        assert response.json()["error"]["details"]["dependency"] == "postgres"
+        assert await _task_keys(redis_url) == []
+        ready = (await gateway.client.get("/ready")).json()
+        assert ready["checks"]["postgres"] != "ok" and ready["checks"]["redis"] == "ok"
+    finally:
+        postgres_server.start()  # type: ignore[attr-defined]
+    response = await gateway.client.post("/tasks", json=MANDATE, headers=headers)
+    assert response.status_code == 202, response.text
+
+
+async def _submit_when_back(gateway: RunningGateway, headers: dict[str, str]) -> httpx.Response:
+    """Submit until the gateway's reconnect lands (bounded by the test's timeout)."""
+    delay = 0.05
+    while True:
+        response = await gateway.client.post("/tasks", json=MANDATE, headers=headers)
+        if response.status_code != 503:
+            return response
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 1.0)

@@ -1,0 +1,128 @@
+"""Daily quota under concurrency, and row-level security through the API and in SQL."""
+
+import asyncio
+import json
+import uuid
+
+import asyncpg
+import pytest
+
+from euglena_devkit.gateway import RunningGateway
+
+pytestmark = pytest.mark.integration
+
+
+async def test_twenty_concurrent_submissions_cannot_jointly_exceed_the_quota(
+    gateway: RunningGateway,
+) -> None:
+    user = await gateway.create_user(daily_tick_limit=50)
+    headers = gateway.headers(user)
+
+    async def submit() -> int:
+        response = await gateway.client.post(
+            "/tasks", json={"mandate": "count", "max_ticks": 5}, headers=headers
+        )
+        return response.status_code
+
+    codes = await asyncio.gather(*(submit() for _ in range(20)))
+    assert sorted(codes) == [202] * 10 + [429] * 10
+
+    conn = await asyncpg.connect(gateway.dsn)
+    try:
+        reserved = await conn.fetchval(
+            "select coalesce(sum(max_ticks), 0) from public.tasks where user_id = $1", user
+        )
+    finally:
+        await conn.close()
+    assert reserved == 50
+
+
+async def test_a_refusal_says_how_much_is_used_and_allowed(gateway: RunningGateway) -> None:
+    user = await gateway.create_user(daily_tick_limit=4)
+    headers = gateway.headers(user)
+    ok = await gateway.client.post("/tasks", json={"mandate": "a", "max_ticks": 3}, headers=headers)
+    assert ok.status_code == 202
+    refused = await gateway.client.post(
+        "/tasks", json={"mandate": "b", "max_ticks": 2}, headers=headers
+    )
+    assert refused.status_code == 429
+    error = refused.json()["error"]
+    assert error["code"] == "quota_exceeded"
+    assert error["details"] == {"used": 3, "limit": 4, "requested": 2}
+
+
+async def test_users_see_only_their_own_tasks_through_the_api(gateway: RunningGateway) -> None:
+    alice, bob = await gateway.create_user(), await gateway.create_user()
+    created = await gateway.client.post(
+        "/tasks",
+        json={"mandate": "alice's secret", "max_ticks": 1},
+        headers=gateway.headers(alice),
+    )
+    cid = created.json()["correlation_id"]
+
+    assert (
+        await gateway.client.get(f"/tasks/{cid}", headers=gateway.headers(bob))
+    ).status_code == 404
+    bobs = (await gateway.client.get("/tasks", headers=gateway.headers(bob))).json()
+    assert bobs["items"] == []
+    by_id = await gateway.client.get(f"/tasks?ids={cid}", headers=gateway.headers(bob))
+    assert by_id.json()["items"] == []
+    cancel = await gateway.client.post(f"/tasks/{cid}/cancel", headers=gateway.headers(bob))
+    assert cancel.status_code == 404
+    alices = (await gateway.client.get("/tasks", headers=gateway.headers(alice))).json()
+    assert [t["correlation_id"] for t in alices["items"]] == [cid]
+
+
+async def test_row_level_security_holds_in_sql_for_the_authenticated_role(
+    gateway: RunningGateway,
+) -> None:
+    alice, bob = await gateway.create_user(), await gateway.create_user()
+    await gateway.client.post(
+        "/tasks", json={"mandate": "mine", "max_ticks": 1}, headers=gateway.headers(alice)
+    )
+    conn = await asyncpg.connect(gateway.dsn)
+
+    async def visible_to(user: uuid.UUID) -> int:
+        async with conn.transaction():
+            await conn.execute(
+                "select set_config('role', 'authenticated', true), "
+                "set_config('request.jwt.claims', $1, true)",
+                json.dumps({"sub": str(user), "role": "authenticated"}),
+            )
+            return int(await conn.fetchval("select count(*) from public.tasks"))
+
+    try:
+        assert await visible_to(alice) == 1
+        assert await visible_to(bob) == 0
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            async with conn.transaction():
+                await conn.execute("set local role authenticated")
+                await conn.execute(
+                    "insert into public.tasks (correlation_id, user_id, mandate, max_ticks) "
+                    "values ($1, $2, 'forged', 1)",
+                    uuid.uuid4(),
+                    bob,
+                )
+    finally:
+        await conn.close()
+
+
+async def test_listing_is_newest_first_with_cursor_pagination(gateway: RunningGateway) -> None:
+    user = await gateway.create_user()
+    headers = gateway.headers(user)
+    ids = []
+    for i in range(5):
+        r = await gateway.client.post(
+            "/tasks", json={"mandate": f"task {i}", "max_ticks": 1}, headers=headers
+        )
+        ids.append(r.json()["correlation_id"])
+    seen: list[str] = []
+    cursor = None
+    while True:
+        params = {"limit": 2} | ({"cursor": cursor} if cursor else {})
+        page = (await gateway.client.get("/tasks", params=params, headers=headers)).json()
+        seen += [t["correlation_id"] for t in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == list(reversed(ids))

@@ -1,0 +1,136 @@
+"""The seed's sync rules between Redis (real-time) and Postgres (what users see)."""
+
+import uuid
+
+import asyncpg
+import pytest
+from redis.asyncio import Redis
+
+from euglena.adapters.redis_status import RedisStatusStore
+from euglena.keys import TASK_TTL_SECONDS, task_key
+from euglena.status import TaskStatus
+from euglena.task import Task
+from euglena_devkit.gateway import RunningGateway
+
+pytestmark = pytest.mark.integration
+
+
+async def _submit(gateway: RunningGateway, user: uuid.UUID, ticks: int = 3) -> uuid.UUID:
+    response = await gateway.client.post(
+        "/tasks",
+        json={"mandate": "find the answer", "max_ticks": ticks},
+        headers=gateway.headers(user),
+    )
+    assert response.status_code == 202, response.text
+    return uuid.UUID(response.json()["correlation_id"])
+
+
+async def _row(dsn: str, cid: uuid.UUID) -> asyncpg.Record:
+    conn = await asyncpg.connect(dsn)
+    try:
+        return await conn.fetchrow("select * from public.tasks where correlation_id = $1", cid)
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+async def redis(redis_url: str):
+    client = Redis.from_url(redis_url)
+    yield client
+    await client.aclose()
+
+
+async def test_a_submission_is_recorded_in_redis_and_postgres_then_queued(
+    gateway: RunningGateway, redis: Redis
+) -> None:
+    user = await gateway.create_user()
+    cid = await _submit(gateway, user)
+    live = Task.from_json(await redis.get(task_key(cid)))
+    row = await _row(gateway.dsn, cid)
+    assert live.status is TaskStatus.PENDING and row["status"] == "pending"
+    assert row["user_id"] == user and live.user_id == user
+    assert TASK_TTL_SECONDS - 5 < await redis.ttl(task_key(cid)) <= TASK_TTL_SECONDS
+
+
+async def test_the_ttl_is_refreshed_by_every_status_write(
+    gateway: RunningGateway, redis: Redis
+) -> None:
+    cid = await _submit(gateway, await gateway.create_user())
+    await redis.expire(task_key(cid), 30)
+    store = RedisStatusStore(redis)
+    current = await store.get(cid)
+    assert current is not None
+    await store.put(current.evolve(status=TaskStatus.ACCEPTED))
+    assert await redis.ttl(task_key(cid)) > TASK_TTL_SECONDS - 5
+
+
+async def test_newer_redis_progress_is_copied_to_postgres_on_read(
+    gateway: RunningGateway, redis: Redis
+) -> None:
+    user = await gateway.create_user()
+    cid = await _submit(gateway, user)
+    store = RedisStatusStore(redis)
+    current = await store.get(cid)
+    assert current is not None
+    progress = current.evolve(status=TaskStatus.IN_PROGRESS, ticks=2, worker_id="w-1")
+    assert (await store.put(progress)).applied
+
+    body = (await gateway.client.get(f"/tasks/{cid}", headers=gateway.headers(user))).json()
+    assert (body["status"], body["ticks"], body["worker_id"]) == ("in_progress", 2, "w-1")
+    row = await _row(gateway.dsn, cid)
+    assert (row["status"], row["ticks"]) == ("in_progress", 2)
+    assert await redis.exists(task_key(cid)), "an open task stays in Redis"
+
+
+async def test_a_terminal_task_is_persisted_then_removed_from_redis(
+    gateway: RunningGateway, redis: Redis
+) -> None:
+    user = await gateway.create_user()
+    cid = await _submit(gateway, user)
+    store = RedisStatusStore(redis)
+    current = await store.get(cid)
+    assert current is not None
+    await store.put(current.evolve(status=TaskStatus.COMPLETED, ticks=3, result="42"))
+
+    body = (await gateway.client.get(f"/tasks/{cid}", headers=gateway.headers(user))).json()
+    assert (body["status"], body["result"]) == ("completed", "42")
+    assert not await redis.exists(task_key(cid))
+    row = await _row(gateway.dsn, cid)
+    assert (row["status"], row["result"]) == ("completed", "42")
+    again = (await gateway.client.get(f"/tasks/{cid}", headers=gateway.headers(user))).json()
+    assert again == body, "later reads are served from Postgres alone"
+
+
+async def test_stale_redis_data_never_overwrites_newer_postgres_data(
+    gateway: RunningGateway, redis: Redis
+) -> None:
+    user = await gateway.create_user()
+    cid = await _submit(gateway, user)
+    store = RedisStatusStore(redis)
+    pending = await store.get(cid)
+    assert pending is not None
+    done = pending.evolve(status=TaskStatus.COMPLETED, result="first answer")
+    await store.put(done)
+    await gateway.client.get(f"/tasks/{cid}", headers=gateway.headers(user))
+    # A late writer re-creates the key with an older, non-terminal version.
+    late = pending.evolve(status=TaskStatus.IN_PROGRESS, ticks=1)
+    await redis.set(task_key(cid), late.to_json(), ex=600)
+
+    body = (await gateway.client.get(f"/tasks/{cid}", headers=gateway.headers(user))).json()
+    assert (body["status"], body["result"]) == ("completed", "first answer")
+    assert not await redis.exists(task_key(cid))
+
+
+async def test_status_writes_are_compare_and_set(redis: Redis, gateway: RunningGateway) -> None:
+    cid = await _submit(gateway, await gateway.create_user())
+    store = RedisStatusStore(redis)
+    pending = await store.get(cid)
+    assert pending is not None
+    started = pending.evolve(status=TaskStatus.STARTED)
+    assert (await store.put(started)).applied
+    assert not (await store.put(pending.evolve(status=TaskStatus.ACCEPTED))).applied
+    cancelled = started.evolve(status=TaskStatus.CANCELLED)
+    assert (await store.put(cancelled)).applied
+    refused = await store.put(cancelled.evolve(status=TaskStatus.COMPLETED))
+    assert not refused.applied and refused.current is not None
+    assert refused.current.status is TaskStatus.CANCELLED
