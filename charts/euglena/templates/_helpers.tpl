@@ -157,8 +157,6 @@ stored once.
 {{ include "euglena.secretEnv" (dict "ctx" .ctx "name" "RABBITMQ_MANAGEMENT_URL") }}
 {{- end }}
 {{- end }}
-- name: AGENT_QUEUE
-  value: {{ .ctx.Values.queue | quote }}
 {{- end }}
 
 {{/* Restricted pod-level securityContext (Pod Security Standard "restricted"). */}}
