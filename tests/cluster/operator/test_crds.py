@@ -82,9 +82,9 @@ def test_defaults_are_filled_in(
             "body should be greater than or equal to 1",
         ),
         (
-            {"mandate": "x", "maxTicks": 101},
-            "spec.maxTicks: Invalid value: 101: spec.maxTicks "
-            "in body should be less than or equal to 100",
+            {"mandate": "x", "maxTicks": 51},
+            "spec.maxTicks: Invalid value: 51: spec.maxTicks "
+            "in body should be less than or equal to 50",
         ),
         ({"mandate": "x", "userId": "bob"}, 'spec.userId: Invalid value: "bob"'),
         ({"mandate": "x", "priority": "high"}, 'unknown field "spec.priority"'),
