@@ -63,6 +63,10 @@ class MandateConsumer:
         return self._connection is not None and not self._connection.is_closed
 
     @property
+    def consuming(self) -> bool:
+        return self.connected and bool(self._consumers)
+
+    @property
     def in_flight(self) -> int:
         return len(self._in_flight)
 

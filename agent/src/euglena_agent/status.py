@@ -51,7 +51,9 @@ class StatusManager:
     ) -> None:
         self._store = store
         self._attempts = attempts
-        self._wait = wait_exponential_jitter(initial=wait_initial, max=wait_max)
+        self._wait = wait_exponential_jitter(
+            multiplier=wait_initial, max=wait_max, jitter=wait_initial
+        )
         self._breakers = AsyncCircuitBreakerFactory(
             default_threshold=breaker_threshold, default_ttl=breaker_reset_seconds
         )
