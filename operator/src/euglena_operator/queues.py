@@ -50,7 +50,7 @@ class ManagementQueueReader:
     async def depth(self, vhost: str, queue: str) -> QueueDepth:
         url = f"/api/queues/{quote(vhost, safe='')}/{quote(queue, safe='')}"
         try:
-            response = await self._http.get(url, params={"columns": _COLUMNS})
+            response = await self._http.get(url)
         except httpx.HTTPError as exc:
             raise QueueUnavailable(f"management API: {type(exc).__name__}: {exc}") from exc
         if response.status_code == 404:
@@ -67,8 +67,6 @@ class ManagementQueueReader:
     async def aclose(self) -> None:
         await self._http.aclose()
 
-
-_COLUMNS = "messages_ready,messages_unacknowledged,consumers"
 
 
 class AmqpQueueReader:
