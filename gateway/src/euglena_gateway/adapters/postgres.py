@@ -106,7 +106,7 @@ class PostgresTaskStore:
                     task.source.value,
                     task.created_at,
                 )
-            except asyncpg.RaiseError as exc:
+            except asyncpg.PostgresError as exc:
                 raise _domain_error(exc, task) from exc
         if row is None:
             raise RuntimeError("submit_task returned no row")
@@ -169,7 +169,7 @@ class PostgresTaskStore:
             )
 
 
-def _domain_error(exc: asyncpg.RaiseError, task: Task) -> BaseException:
+def _domain_error(exc: asyncpg.PostgresError, task: Task) -> BaseException:
     hint = getattr(exc, "hint", None)
     if hint == "quota_exceeded":
         detail = json.loads(getattr(exc, "detail", None) or "{}")
