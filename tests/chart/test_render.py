@@ -105,7 +105,7 @@ def test_agents_get_no_credentials_beyond_their_own(render: Render) -> None:
     objects = render()
     spec = pod_spec(one(objects, "Deployment", "agent"))
     assert spec["automountServiceAccountToken"] is False
-    sa = [s for s in find(objects, "ServiceAccount", "agent")]
+    sa = find(objects, "ServiceAccount", "agent")
     assert sa and sa[0]["automountServiceAccountToken"] is False
     env = {e["name"] for e in spec["containers"][0]["env"]}
     assert not env & {"DATABASE_URL", "SUPABASE_SERVICE_ROLE_KEY", "SUPABASE_JWT_SECRET"}
@@ -143,9 +143,10 @@ def test_operator_rbac_is_the_operators_own(render: Render) -> None:
     cluster = render()
     assert one(cluster, "ClusterRole")["rules"] == source["rules"]
     binding = one(cluster, "ClusterRoleBinding")
-    assert binding["subjects"][0]["name"] == one(cluster, "Deployment", "operator")["spec"][
-        "template"
-    ]["spec"]["serviceAccountName"]
+    assert (
+        binding["subjects"][0]["name"]
+        == one(cluster, "Deployment", "operator")["spec"]["template"]["spec"]["serviceAccountName"]
+    )
     namespaced = render(set_values={"operator.namespaced": "true"})
     assert not find(namespaced, "ClusterRole")
     assert one(namespaced, "Role")["rules"] == source["rules"]
@@ -181,9 +182,9 @@ def test_existing_secret_is_used_and_none_created(render: Render) -> None:
 
 def test_self_contained_install_has_redis_rabbitmq_and_chroma(render: Render) -> None:
     objects = render()
-    assert {s["metadata"]["labels"]["app.kubernetes.io/component"] for s in find(
-        objects, "StatefulSet"
-    )} == {"redis", "rabbitmq", "chroma"}
+    assert {
+        s["metadata"]["labels"]["app.kubernetes.io/component"] for s in find(objects, "StatefulSet")
+    } == {"redis", "rabbitmq", "chroma"}
     plugins = one(objects, "ConfigMap", "rabbitmq")["data"]["enabled_plugins"]
     assert "rabbitmq_management" in plugins
 
@@ -193,11 +194,13 @@ def test_monitoring_objects_need_the_prometheus_operator(render: Render) -> None
     assert not {o["kind"] for o in render()} & kinds
     objects = render(api_versions=["monitoring.coreos.com/v1"])
     assert {o["kind"] for o in objects} >= kinds
-    pod_monitors = {m["metadata"]["labels"]["app.kubernetes.io/component"] for m in find(
-        objects, "PodMonitor"
-    )}
+    pod_monitors = {
+        m["metadata"]["labels"]["app.kubernetes.io/component"] for m in find(objects, "PodMonitor")
+    }
     assert pod_monitors == {"agent", "operator"}
-    alerts = {r["alert"] for g in one(objects, "PrometheusRule")["spec"]["groups"] for r in g["rules"]}
+    alerts = {
+        r["alert"] for g in one(objects, "PrometheusRule")["spec"]["groups"] for r in g["rules"]
+    }
     assert alerts == {
         "EuglenaQueueBacklogGrowing",
         "EuglenaNoWorkersForQueuedWork",

@@ -1,0 +1,77 @@
+"""skaffold.yaml, checked as far as a machine without Docker or skaffold allows: it parses, its
+artifacts' Dockerfiles and chart exist, every templated value lands on a real chart value, and
+the chart renders with the values skaffold would pass (placeholder tags for the built images).
+Building the images and `skaffold dev` itself need Docker; tests/e2e_kind covers those."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from charting import REPO, Render, load_yaml, one, pod_spec
+
+pytestmark = pytest.mark.unit
+
+SKAFFOLD = REPO / "skaffold.yaml"
+
+
+@pytest.fixture(scope="module")
+def config() -> dict[str, Any]:
+    data: dict[str, Any] = load_yaml(SKAFFOLD)
+    return data
+
+
+def _release(config: dict[str, Any]) -> dict[str, Any]:
+    releases = config["deploy"]["helm"]["releases"]
+    assert len(releases) == 1
+    release: dict[str, Any] = releases[0]
+    return release
+
+
+def test_builds_the_three_images_from_their_dockerfiles(config: dict[str, Any]) -> None:
+    assert config["apiVersion"].startswith("skaffold/v4")
+    assert config["kind"] == "Config"
+    artifacts = {a["image"]: a for a in config["build"]["artifacts"]}
+    assert sorted(artifacts) == ["euglena-agent", "euglena-gateway", "euglena-operator"]
+    for image, artifact in artifacts.items():
+        dockerfile = REPO / artifact["context"] / artifact["docker"]["dockerfile"]
+        assert dockerfile.is_file(), image
+        assert dockerfile.parent.name == image.removeprefix("euglena-")
+
+
+def test_deploys_the_chart_with_the_built_images(config: dict[str, Any]) -> None:
+    release = _release(config)
+    assert (REPO / release["chartPath"] / "Chart.yaml").is_file()
+    artifacts = {a["image"] for a in config["build"]["artifacts"]}
+    used = set()
+    for key, template in release["setValueTemplates"].items():
+        for name in re.findall(r"\{\{\.IMAGE_(?:REPO|TAG)_(\w+)\}\}", template):
+            used.add(name.replace("_", "-"))
+        assert re.fullmatch(r"(gateway|agent|operator)\.image\.(repository|tag)", key), key
+    assert used == artifacts
+
+
+def test_the_chart_renders_with_skaffolds_values(config: dict[str, Any], render: Render) -> None:
+    release = _release(config)
+    kind = next(p for p in config["profiles"] if p["name"] == "kind")
+    assert kind["activation"] == [{"kubeContext": "kind-.*"}]
+    assert kind["build"]["local"]["push"] is False
+    patches = {p["path"].rsplit("/", 1)[-1]: p["value"] for p in kind["patches"]}
+    values_files = [REPO / f for f in patches["valuesFiles"]]
+    assert all(f.is_file() for f in values_files)
+    values = {
+        key: re.sub(r"\{\{\.IMAGE_REPO_(\w+)\}\}", lambda m: m[1].replace("_", "-"), template)
+        for key, template in release["setValueTemplates"].items()
+    }
+    values = {
+        key: value.replace("{{.IMAGE_TAG_", "t").replace("}}", "") for key, value in values.items()
+    }
+    values.update(patches["setValues"])
+    objects = render(*values_files, set_values=values)
+    for component in ("gateway", "agent", "operator"):
+        image = pod_spec(one(objects, "Deployment", component))["containers"][0]["image"]
+        assert image.startswith(f"euglena-{component}:t"), image
+    service = one(objects, "Service", "gateway")["metadata"]["name"]
+    assert config["portForward"][0]["resourceName"] == service
+    assert config["portForward"][0]["namespace"] == release["namespace"]
