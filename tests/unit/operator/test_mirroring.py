@@ -10,7 +10,6 @@ import pytest
 
 from euglena.status import TaskStatus
 from euglena.task import Task, TaskSource, new_task
-
 from euglena_operator.conditions import get_condition, set_condition
 from euglena_operator.mirroring import (
     REASON_DEADLINE,
@@ -99,13 +98,16 @@ def test_deadline_failure_status() -> None:
 
 
 def test_condition_transition_time_moves_only_on_status_flip() -> None:
-    first = set_condition(None, type_="Ready", status="True", reason="A", message="",
-                          now="2024-01-01T00:00:00Z")
-    same = set_condition(first, type_="Ready", status="True", reason="B", message="x",
-                         now="2024-01-02T00:00:00Z")
+    first = set_condition(
+        None, type_="Ready", status="True", reason="A", message="", now="2024-01-01T00:00:00Z"
+    )
+    same = set_condition(
+        first, type_="Ready", status="True", reason="B", message="x", now="2024-01-02T00:00:00Z"
+    )
     assert same[0]["lastTransitionTime"] == "2024-01-01T00:00:00Z"
     assert same[0]["reason"] == "B"
-    flipped = set_condition(same, type_="Ready", status="False", reason="C", message="",
-                            now="2024-01-03T00:00:00Z")
+    flipped = set_condition(
+        same, type_="Ready", status="False", reason="C", message="", now="2024-01-03T00:00:00Z"
+    )
     assert flipped[0]["lastTransitionTime"] == "2024-01-03T00:00:00Z"
     assert datetime.now(UTC).year >= 2024

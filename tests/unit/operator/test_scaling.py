@@ -42,16 +42,18 @@ def test_desired_is_ceil_of_backlog_per_replica_clamped(
 
 
 def test_activation_threshold_governs_only_zero_to_one() -> None:
-    bounds = PoolBounds(min_replicas=0, max_replicas=10, target_per_replica=5,
-                        activation_threshold=3)
+    bounds = PoolBounds(
+        min_replicas=0, max_replicas=10, target_per_replica=5, activation_threshold=3
+    )
     assert recommend(depth(3), bounds) == 0
     assert recommend(depth(4), bounds) == 1
     assert recommend(depth(30), bounds) == 6
 
 
 def test_min_replicas_holds_even_when_idle() -> None:
-    bounds = PoolBounds(min_replicas=2, max_replicas=10, target_per_replica=5,
-                        activation_threshold=100)
+    bounds = PoolBounds(
+        min_replicas=2, max_replicas=10, target_per_replica=5, activation_threshold=100
+    )
     assert recommend(depth(0), bounds) == 2
 
 

@@ -1,0 +1,219 @@
+"""Use-cases with in-memory adapters: one batched gateway read, deadlines, TTL, scaling order."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pytest
+
+from euglena.status import TaskStatus
+from euglena.task import Task, TaskSource, new_task
+from euglena_operator.errors import GatewayUnavailable
+from euglena_operator.kube import PodInfo, Scale
+from euglena_operator.metrics import Metrics
+from euglena_operator.registry import TaskRegistry, parse_time
+from euglena_operator.scaling import QueueDepth, StabilizationWindow
+from euglena_operator.usecases.pools import PoolAutoscaler, PoolSpec, PoolState
+from euglena_operator.usecases.tasks import Backoff, TaskSynchronizer
+
+pytestmark = pytest.mark.unit
+NOW = 1_800_000_000.0
+
+
+class FakeGateway:
+    def __init__(self) -> None:
+        self.tasks: dict[str, Task] = {}
+        self.reads: list[list[str]] = []
+        self.cancelled: list[str] = []
+        self.down = False
+
+    async def get_many(self, ids: Sequence[str]) -> dict[str, Task]:
+        if self.down:
+            raise GatewayUnavailable("down")
+        self.reads.append(list(ids))
+        return {i: self.tasks[i] for i in ids if i in self.tasks}
+
+    async def cancel(self, correlation_id: str) -> bool:
+        self.cancelled.append(correlation_id)
+        return True
+
+
+class FakeKube:
+    def __init__(self, replicas: int = 1, pods: Sequence[str] = ()) -> None:
+        self.status: dict[str, dict[str, Any]] = {}
+        self.deleted: list[str] = []
+        self.replicas = replicas
+        self.pods = list(pods)
+        self.calls: list[str] = []
+        self.annotations: dict[str, str] = {}
+
+    async def patch_status(
+        self, plural: str, ns: str, name: str, status: Mapping[str, Any]
+    ) -> bool:
+        self.status.setdefault(name, {}).update(status)
+        return True
+
+    async def delete_custom(self, plural: str, ns: str, name: str, uid: str) -> None:
+        self.deleted.append(name)
+
+    async def read_scale(self, ns: str, name: str) -> Scale:
+        return Scale(replicas=self.replicas, observed=self.replicas, selector="app=agents")
+
+    async def patch_scale(self, ns: str, name: str, replicas: int) -> None:
+        self.calls.append(f"scale:{replicas}")
+        self.replicas = replicas
+
+    async def list_pods(self, ns: str, selector: str) -> list[PodInfo]:
+        return [PodInfo(name=p, annotations={}, terminating=False) for p in self.pods]
+
+    async def annotate_pod(self, ns: str, name: str, annotations: Mapping[str, str]) -> None:
+        self.calls.append(f"annotate:{name}")
+        self.annotations[name] = next(iter(annotations.values()))
+
+
+def body(name: str, status: dict[str, Any] | None = None, **spec: Any) -> dict[str, Any]:
+    return {
+        "metadata": {
+            "namespace": "ns",
+            "name": name,
+            "uid": str(uuid.uuid4()),
+            "generation": 1,
+            "creationTimestamp": "2027-01-15T08:00:00Z",
+        },
+        "spec": {"mandate": "m", **spec},
+        "status": status or {},
+    }
+
+
+def task(cid: str, status: TaskStatus) -> Task:
+    base = new_task(
+        user_id=uuid.uuid4(),
+        mandate="m",
+        max_ticks=3,
+        source=TaskSource.KUBERNETES,
+        correlation_id=uuid.UUID(cid),
+    )
+    return base.evolve(status=status, ticks=1, result="r" if status.is_terminal else None)
+
+
+def synchronizer(
+    registry: TaskRegistry,
+    gateway: FakeGateway,
+    kube: FakeKube,
+    events: list[tuple[str, str]],
+    now: float = NOW,
+) -> TaskSynchronizer:
+    return TaskSynchronizer(
+        registry=registry,
+        gateway=gateway,
+        kube=kube,  # type: ignore[arg-type]
+        post_event=lambda ref, *, type, reason, message: events.append(
+            (ref["metadata"]["name"], reason)
+        ),
+        metrics=Metrics(),
+        clock=lambda: now,
+    )
+
+
+async def test_all_live_tasks_are_mirrored_with_one_batched_read_per_pass() -> None:
+    registry, gateway, kube, events = TaskRegistry(), FakeGateway(), FakeKube(), []
+    for i in range(250):
+        cid = str(uuid.uuid4())
+        registry.observe(None, body(f"t{i}", {"phase": "Submitted", "correlationId": cid}))
+        gateway.tasks[cid] = task(cid, TaskStatus.COMPLETED if i % 2 else TaskStatus.IN_PROGRESS)
+    registry.observe(None, body("done", {"phase": "Completed", "correlationId": "x"}))
+    await synchronizer(registry, gateway, kube, events).run_once()
+    assert [len(ids) for ids in gateway.reads] == [250]
+    assert kube.status["t1"]["phase"] == "Completed"
+    assert kube.status["t0"]["phase"] == "Running"
+    assert ("t1", "TaskCompleted") in events and ("t0", "Started") in events
+    gateway.reads.clear()
+    events.clear()
+    await synchronizer(registry, gateway, kube, events).run_once()
+    assert [len(ids) for ids in gateway.reads] == [125]  # finished ones are no longer read
+    assert events == []
+
+
+async def test_deadline_cancels_and_fails_and_ttl_deletes() -> None:
+    registry, gateway, kube, events = TaskRegistry(), FakeGateway(), FakeKube(), []
+    late = body("late", {"phase": "Running", "correlationId": "c-late"}, activeDeadlineSeconds=60)
+    old = body(
+        "old",
+        {"phase": "Completed", "completionTime": "2027-01-15T08:00:30Z"},
+        ttlSecondsAfterFinished=10,
+    )
+    young = body(
+        "young",
+        {"phase": "Completed", "completionTime": "2027-01-15T08:00:59Z"},
+        ttlSecondsAfterFinished=10,
+    )
+    for item in (late, old, young):
+        registry.observe(None, item)
+    now = parse_time("2027-01-15T08:01:01Z")
+    await synchronizer(registry, gateway, kube, events, now=now).run_once()
+    assert gateway.cancelled == ["c-late"]
+    assert kube.status["late"]["phase"] == "Failed"
+    assert kube.status["late"]["reason"] == "DeadlineExceeded"
+    assert ("late", "DeadlineExceeded") in events
+    assert kube.deleted == ["old"]
+
+
+async def test_gateway_outage_backs_off() -> None:
+    registry, gateway, kube = TaskRegistry(), FakeGateway(), FakeKube()
+    registry.observe(None, body("t", {"phase": "Submitted", "correlationId": "c"}))
+    gateway.down = True
+    with pytest.raises(GatewayUnavailable):
+        await synchronizer(registry, gateway, kube, []).run_once()
+    backoff = Backoff(2, 60)
+    assert [backoff.failed() for _ in range(6)] == [4, 8, 16, 32, 60, 60]
+    assert backoff.succeeded() == 2
+
+
+class FakeQueues:
+    source = "management"
+
+    def __init__(self, depth: QueueDepth) -> None:
+        self.value = depth
+
+    async def depth(self, vhost: str, queue: str) -> QueueDepth:
+        return self.value
+
+    async def aclose(self) -> None:
+        return None
+
+
+class FakePresence:
+    async def states_by_pod(self) -> dict[str, str]:
+        return {"a": "busy", "b": "idle", "c": "busy"}
+
+
+async def test_deletion_costs_are_set_before_the_scale_down() -> None:
+    kube = FakeKube(replicas=4, pods=["a", "b", "c", "d"])
+    queues = FakeQueues(QueueDepth(ready=0, unacked=0, consumers=4))
+    clock = iter([0.0, 100.0])
+    scaler = PoolAutoscaler(
+        kube=kube,
+        queues=queues,
+        presence=FakePresence(),  # type: ignore[arg-type]
+        metrics=Metrics(),
+        clock=lambda: next(clock),
+    )
+    spec = PoolSpec.from_spec(
+        {
+            "scaleTargetRef": {"name": "agents"},
+            "minReplicas": 1,
+            "maxReplicas": 4,
+            "scaleDownStabilizationSeconds": 30,
+        }
+    )
+    state = PoolState(window=StabilizationWindow(0))
+    first = await scaler.reconcile("ns", "pool", spec, state, 1)
+    assert kube.replicas == 4 and first.status["desiredReplicas"] == 4  # window seeded with 4
+    second = await scaler.reconcile("ns", "pool", spec, state, 1)
+    assert kube.replicas == 1 and second.status["desiredReplicas"] == 1
+    assert kube.calls[-1] == "scale:1"
+    assert all(call.startswith("annotate:") for call in kube.calls[:-1])
+    assert kube.annotations == {"a": "1000", "b": "-1000", "c": "1000", "d": "0"}
+    assert ("Normal", "ScaledDown", "scaled deployment agents from 4 to 1") in second.events
