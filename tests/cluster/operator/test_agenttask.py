@@ -132,7 +132,9 @@ def stack(
                 _spawn(
                     "euglena_agent",
                     {
-                        **env,
+                        "EUGLENA_ENV": "dev",
+                        "REDIS_URL": redis_server.url,
+                        "RABBITMQ_URL": amqp_url,
                         "MODEL_API_URL": model_server.url,
                         "HEALTH_PORT": str(free_port()),
                         "CHROMA_PATH": str(workdir / f"chroma-{i}"),
