@@ -15,13 +15,15 @@ from charting import REPO
 
 pytestmark = pytest.mark.unit
 
-SERVICES = {
-    "gateway": {"must": {"fastapi", "uvicorn", "asyncpg"}, "entry": "euglena-gateway"},
-    "agent": {"must": {"aio-pika", "chromadb", "trafilatura"}, "entry": "euglena-agent"},
-    "operator": {"must": {"kopf", "kubernetes"}, "entry": "euglena-operator"},
+SERVICES = ("agent", "gateway", "operator")
+# Packages each image must contain.
+MUST: dict[str, set[str]] = {
+    "gateway": {"fastapi", "uvicorn", "asyncpg"},
+    "agent": {"aio-pika", "chromadb", "trafilatura"},
+    "operator": {"kopf", "kubernetes"},
 }
 # Packages that belong to one service (or to development) and must not leak into the others.
-OWNED = {
+OWNED: dict[str, set[str]] = {
     "gateway": {"fastapi", "asyncpg", "supabase", "sse-starlette"},
     "agent": {"chromadb", "trafilatura"},
     # (not `kubernetes`: chromadb depends on it too)
@@ -59,7 +61,7 @@ def _exported(package: str) -> set[str]:
     return names
 
 
-@pytest.mark.parametrize("service", sorted(SERVICES))
+@pytest.mark.parametrize("service", SERVICES)
 def test_image_installs_only_its_service(service: str) -> None:
     dockerfile = (REPO / service / "Dockerfile").read_text()
     package = f"euglena-{service}"
@@ -67,13 +69,13 @@ def test_image_installs_only_its_service(service: str) -> None:
     assert syncs and all(f"--package {package}" in s and "--frozen" in s for s in syncs)
     assert all("--no-dev" in s and "--no-default-groups" in s for s in syncs)
     installed = _exported(package)
-    assert SERVICES[service]["must"] <= installed
+    assert MUST[service] <= installed
     for owner, packages in OWNED.items():
         if owner != service:
             assert not packages & installed, f"{service} image would contain {packages & installed}"
 
 
-@pytest.mark.parametrize("service", sorted(SERVICES))
+@pytest.mark.parametrize("service", SERVICES)
 def test_image_is_multi_stage_slim_and_non_root(service: str) -> None:
     text = (REPO / service / "Dockerfile").read_text()
     assert "ARG PYTHON_IMAGE=python:3.11-slim" in text
@@ -82,7 +84,7 @@ def test_image_is_multi_stage_slim_and_non_root(service: str) -> None:
     assert "COPY --from=build /app/.venv /app/.venv" in final
     assert re.search(r"^USER 10001:10001$", final, re.M), "the runtime stage must not run as root"
     assert "PYTHONDONTWRITEBYTECODE=1" in final and "UV_COMPILE_BYTECODE=1" in text
-    assert f'ENTRYPOINT ["{SERVICES[service]["entry"]}"]' in final
+    assert f'ENTRYPOINT ["euglena-{service}"]' in final
     assert "/usr/local/bin/uv" not in final, "uv stays in the build stage"
 
 
