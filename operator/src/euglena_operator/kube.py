@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from kubernetes import client, config
@@ -18,25 +17,12 @@ from kubernetes.client.exceptions import ApiException
 from urllib3.exceptions import HTTPError
 
 from euglena_operator.errors import KubernetesUnavailable, ScaleTargetMissing
+from euglena_operator.ports import PodInfo, Scale
 
 log = logging.getLogger(__name__)
 
 GROUP, VERSION = "euglena.dev", "v1alpha1"
 T = TypeVar("T")
-
-
-@dataclass(frozen=True, slots=True)
-class Scale:
-    replicas: int
-    observed: int
-    selector: str
-
-
-@dataclass(frozen=True, slots=True)
-class PodInfo:
-    name: str
-    annotations: Mapping[str, str]
-    terminating: bool
 
 
 def load_api_client() -> client.ApiClient:

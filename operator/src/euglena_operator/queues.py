@@ -15,24 +15,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import aio_pika
 import httpx
 
 from euglena_operator.errors import QueueUnavailable
+from euglena_operator.ports import QueueReader
 from euglena_operator.scaling import QueueDepth
 
 log = logging.getLogger(__name__)
-
-
-class QueueReader(Protocol):
-    source: str
-
-    async def depth(self, vhost: str, queue: str) -> QueueDepth: ...
-
-    async def aclose(self) -> None: ...
 
 
 class ManagementQueueReader:
@@ -66,7 +59,6 @@ class ManagementQueueReader:
 
     async def aclose(self) -> None:
         await self._http.aclose()
-
 
 
 class AmqpQueueReader:

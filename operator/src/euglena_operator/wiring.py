@@ -16,8 +16,9 @@ from euglena_operator.errors import OperatorError
 from euglena_operator.gateway import GatewayClient
 from euglena_operator.kube import KubeClient, load_api_client
 from euglena_operator.metrics import Metrics
+from euglena_operator.ports import QueueReader
 from euglena_operator.presence import WorkerPresence
-from euglena_operator.queues import QueueReader, build_queue_reader
+from euglena_operator.queues import build_queue_reader
 from euglena_operator.registry import TaskRegistry
 from euglena_operator.settings import OperatorSettings
 from euglena_operator.usecases.pool_loops import PoolSupervisor

@@ -11,8 +11,8 @@ import pytest
 from euglena.status import TaskStatus
 from euglena.task import Task, TaskSource, new_task
 from euglena_operator.errors import GatewayUnavailable
-from euglena_operator.kube import PodInfo, Scale
 from euglena_operator.metrics import Metrics
+from euglena_operator.ports import PodInfo, Scale
 from euglena_operator.registry import TaskRegistry, parse_time
 from euglena_operator.scaling import QueueDepth, StabilizationWindow
 from euglena_operator.usecases.pools import PoolAutoscaler, PoolSpec, PoolState
@@ -38,6 +38,11 @@ class FakeGateway:
     async def cancel(self, correlation_id: str) -> bool:
         self.cancelled.append(correlation_id)
         return True
+
+    async def submit(
+        self, *, correlation_id: str, user_id: uuid.UUID, mandate: str, max_ticks: int
+    ) -> Task:
+        raise NotImplementedError
 
 
 class FakeKube:
@@ -108,7 +113,7 @@ def synchronizer(
     return TaskSynchronizer(
         registry=registry,
         gateway=gateway,
-        kube=kube,  # type: ignore[arg-type]
+        kube=kube,
         post_event=lambda ref, *, type, reason, message: events.append(
             (ref["metadata"]["name"], reason)
         ),
@@ -118,7 +123,8 @@ def synchronizer(
 
 
 async def test_all_live_tasks_are_mirrored_with_one_batched_read_per_pass() -> None:
-    registry, gateway, kube, events = TaskRegistry(), FakeGateway(), FakeKube(), []
+    registry, gateway, kube = TaskRegistry(), FakeGateway(), FakeKube()
+    events: list[tuple[str, str]] = []
     for i in range(250):
         cid = str(uuid.uuid4())
         registry.observe(None, body(f"t{i}", {"phase": "Submitted", "correlationId": cid}))
@@ -137,7 +143,8 @@ async def test_all_live_tasks_are_mirrored_with_one_batched_read_per_pass() -> N
 
 
 async def test_deadline_cancels_and_fails_and_ttl_deletes() -> None:
-    registry, gateway, kube, events = TaskRegistry(), FakeGateway(), FakeKube(), []
+    registry, gateway, kube = TaskRegistry(), FakeGateway(), FakeKube()
+    events: list[tuple[str, str]] = []
     late = body("late", {"phase": "Running", "correlationId": "c-late"}, activeDeadlineSeconds=60)
     old = body(
         "old",
@@ -196,7 +203,7 @@ async def test_deletion_costs_are_set_before_the_scale_down() -> None:
     scaler = PoolAutoscaler(
         kube=kube,
         queues=queues,
-        presence=FakePresence(),  # type: ignore[arg-type]
+        presence=FakePresence(),
         metrics=Metrics(),
         clock=lambda: next(clock),
     )

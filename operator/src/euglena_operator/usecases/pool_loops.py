@@ -14,10 +14,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from euglena_operator.errors import OperatorError
-from euglena_operator.kube import KubeClient
 from euglena_operator.metrics import Metrics
+from euglena_operator.ports import ClusterApi, EventSink
 from euglena_operator.scaling import StabilizationWindow
-from euglena_operator.usecases import EventSink
 from euglena_operator.usecases.pools import PLURAL, PoolAutoscaler, PoolSpec, PoolState
 
 log = logging.getLogger(__name__)
@@ -30,7 +29,7 @@ class PoolSupervisor:
         self,
         *,
         autoscaler: PoolAutoscaler,
-        kube: KubeClient,
+        kube: ClusterApi,
         post_event: EventSink,
         metrics: Metrics,
     ) -> None:

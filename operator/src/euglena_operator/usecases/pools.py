@@ -10,10 +10,8 @@ from typing import Any
 
 from euglena_operator.conditions import now_rfc3339, set_condition
 from euglena_operator.errors import QueueUnavailable, ScaleTargetMissing
-from euglena_operator.kube import KubeClient
 from euglena_operator.metrics import Metrics
-from euglena_operator.presence import WorkerPresence
-from euglena_operator.queues import QueueReader
+from euglena_operator.ports import ClusterApi, PodStates, QueueReader
 from euglena_operator.scaling import (
     DELETION_COST_ANNOTATION,
     PoolBounds,
@@ -74,9 +72,9 @@ class PoolAutoscaler:
     def __init__(
         self,
         *,
-        kube: KubeClient,
+        kube: ClusterApi,
         queues: QueueReader,
-        presence: WorkerPresence,
+        presence: PodStates,
         metrics: Metrics,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:

@@ -12,8 +12,6 @@ from typing import Any
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, wait_exponential
 
 from euglena_operator.errors import GatewayRejected, GatewayUnavailable, QuotaRejected
-from euglena_operator.gateway import GatewayClient
-from euglena_operator.kube import KubeClient
 from euglena_operator.metrics import Metrics
 from euglena_operator.mirroring import (
     REASON_DEADLINE,
@@ -23,8 +21,8 @@ from euglena_operator.mirroring import (
     mirror_task,
     submitted_status,
 )
+from euglena_operator.ports import ClusterApi, EventSink, TaskGateway
 from euglena_operator.registry import TaskEntry, TaskRegistry, parse_time
-from euglena_operator.usecases import EventSink
 
 log = logging.getLogger(__name__)
 PLURAL = "agenttasks"
@@ -40,7 +38,7 @@ class Submission:
 
 
 async def submit_task(
-    gateway: GatewayClient,
+    gateway: TaskGateway,
     *,
     uid: str,
     spec: Mapping[str, Any],
@@ -79,7 +77,7 @@ def _rejected(
     return Submission(status=status, rejected=True, message=message)
 
 
-async def cancel_on_delete(gateway: GatewayClient, correlation_id: str, budget: float) -> str:
+async def cancel_on_delete(gateway: TaskGateway, correlation_id: str, budget: float) -> str:
     """Cancel a deleted task's gateway task, giving up after ``budget`` seconds.
 
     Returns ``cancelled``, ``finished`` (nothing to cancel) or ``unreachable``; never raises
@@ -110,8 +108,8 @@ class TaskSynchronizer:
         self,
         *,
         registry: TaskRegistry,
-        gateway: GatewayClient,
-        kube: KubeClient,
+        gateway: TaskGateway,
+        kube: ClusterApi,
         post_event: EventSink,
         metrics: Metrics,
         clock: Callable[[], float] = time.time,
