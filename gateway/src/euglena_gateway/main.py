@@ -12,8 +12,14 @@ from euglena_gateway.settings import GatewaySettings
 def main() -> None:
     settings = GatewaySettings()
     configure_logging(level=settings.log_level, json_lines=settings.log_json)
+    app: object = create_app(settings)
+    if settings.gateway_workers > 1:
+        # Each worker process builds its own app (and pools) from the same environment.
+        app = "euglena_gateway.app:create_app"
     uvicorn.run(
-        create_app(settings),
+        app,  # type: ignore[arg-type]
+        factory=settings.gateway_workers > 1,
+        workers=settings.gateway_workers,
         host=settings.gateway_host,
         port=settings.gateway_port,
         log_config=None,

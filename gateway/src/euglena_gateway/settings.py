@@ -18,6 +18,9 @@ class GatewaySettings(InsecureDefaultsGuard, RedisSettings, RabbitSettings):
     database_pool_size: int = Field(default=16, ge=1, description="Postgres connections.")
     gateway_host: str = Field(default="127.0.0.1", description="Address to listen on.")
     gateway_port: int = Field(default=8000, ge=1, le=65535, description="Port to listen on.")
+    gateway_workers: int = Field(
+        default=1, ge=1, le=32, description="Server processes (each with its own pools)."
+    )
     max_mandate_length: int = Field(default=4000, ge=1, description="Longest mandate accepted.")
     max_ticks: int = Field(default=50, ge=1, description="Largest max_ticks a task may ask for.")
     max_body_bytes: int = Field(default=64 * 1024, ge=1024, description="Largest request body.")
