@@ -173,7 +173,7 @@ def test_helm_test_reaches_a_ready_gateway(installed: str, kind_tools: tuple[Pat
 
 
 def test_an_agenttask_completes(installed: str, kind_tools: tuple[Path, Path]) -> None:
-    kubectl = [kind_tools[1], "--kubeconfig", installed, "-n", NAMESPACE]
+    kubectl: list[str | Path] = [kind_tools[1], "--kubeconfig", installed, "-n", NAMESPACE]
     _sh(*kubectl, "apply", "-f", REPO / "crds" / "samples" / "agenttask.yaml")
     name = yaml.safe_load((REPO / "crds" / "samples" / "agenttask.yaml").read_text())
     task = name["metadata"]["name"]
@@ -183,7 +183,7 @@ def test_an_agenttask_completes(installed: str, kind_tools: tuple[Path, Path]) -
 
 
 def test_agents_scale_with_the_queue(installed: str, kind_tools: tuple[Path, Path]) -> None:
-    kubectl = [kind_tools[1], "--kubeconfig", installed, "-n", NAMESPACE]
+    kubectl: list[str | Path] = [kind_tools[1], "--kubeconfig", installed, "-n", NAMESPACE]
     tasks = [
         {
             "apiVersion": "euglena.dev/v1alpha1",

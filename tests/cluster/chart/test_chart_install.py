@@ -141,7 +141,7 @@ def test_upgrade_keeps_the_replicas_the_operator_set(
     assert spec["replicas"] == 3
 
     def running() -> bool:
-        pods = _get(
+        pods: list[dict[str, Any]] = _get(
             k8s_cluster, "pods", "-n", installed, "-l", "app.kubernetes.io/component=agent"
         )["items"]
         return sum(p["status"].get("phase") == "Running" for p in pods) >= 3
