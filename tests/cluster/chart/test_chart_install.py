@@ -144,7 +144,7 @@ def test_upgrade_keeps_the_replicas_the_operator_set(
         pods: list[dict[str, Any]] = _get(
             k8s_cluster, "pods", "-n", installed, "-l", "app.kubernetes.io/component=agent"
         )["items"]
-        return sum(p["status"].get("phase") == "Running" for p in pods) >= 3
+        return sum(1 for p in pods if p["status"].get("phase") == "Running") >= 3
 
     eventually(running, 60, "three running agent pods after the upgrade")
 
