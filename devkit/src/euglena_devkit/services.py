@@ -54,6 +54,7 @@ import secrets
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import tempfile
@@ -157,14 +158,14 @@ def _signal_group(pgid: int, sig: int) -> None:
 def pid_alive(pid: int) -> bool:
     """True if ``pid`` runs and is not a zombie (PID 1 in a container may not reap)."""
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
+        proc_stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         try:
             os.kill(pid, 0)
         except OSError:
             return False
         return True
-    return stat.rpartition(")")[2].split()[0] != "Z"
+    return proc_stat.rpartition(")")[2].split()[0] != "Z"
 
 
 def wait_until(
@@ -182,8 +183,24 @@ def wait_until(
 
 @dataclass(frozen=True)
 class _Account:
+    name: str
     uid: int
     gid: int
+
+    def can_traverse(self, path: Path) -> bool:
+        """Whether this account may reach ``path`` (execute permission on it and every parent)."""
+        groups = set(os.getgrouplist(self.name, self.gid))
+        for directory in (path, *path.parents):
+            st = directory.stat()
+            if st.st_uid == self.uid:
+                bit = stat.S_IXUSR
+            elif st.st_gid in groups:
+                bit = stat.S_IXGRP
+            else:
+                bit = stat.S_IXOTH
+            if not st.st_mode & bit:
+                return False
+        return True
 
 
 # --------------------------------------------------------------------------- base
@@ -208,6 +225,7 @@ class LocalServer:
             self.base_dir = Path(base_dir).resolve()
             self.base_dir.mkdir(parents=True, exist_ok=True)
         self.log_path = self.base_dir / f"{self.name}.log"
+        self.work_dir = self.base_dir
         self.last_start_seconds: float | None = None
         self._proc: subprocess.Popen[bytes] | None = None
         self._prepared = False
@@ -274,6 +292,13 @@ class LocalServer:
         with self._lock:
             self._terminate()
 
+    def kill(self) -> None:
+        """Stop abruptly (SIGKILL to the process group), as a crash would."""
+        with self._lock:
+            if self._proc is not None:
+                _signal_group(self._proc.pid, signal.SIGKILL)
+            self._terminate()
+
     def close(self) -> None:
         """Stop and, if the base directory was a temporary one, remove it."""
         self.stop()
@@ -308,7 +333,7 @@ class LocalServer:
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 env=env,
-                cwd=self.base_dir,
+                cwd=self.work_dir,
                 start_new_session=True,
                 user=account.uid if account else None,
                 group=account.gid if account else None,
@@ -488,6 +513,10 @@ class RabbitMQServer(LocalServer):
         cookie.chmod(0o400)
         (self.base_dir / "enabled_plugins").write_text("[rabbitmq_management].\n")
         (self.base_dir / "rabbitmq-env.conf").write_text("")
+        # quorum queues publish their counters on each Ra tick (default 5 s)
+        (self.base_dir / "advanced.config").write_text(
+            "[{rabbit, [{quorum_tick_interval, 1000}]}].\n"
+        )
         (self.base_dir / "rabbitmq.conf").write_text(
             f"listeners.tcp.default = {HOST}:{self.port}\n"
             f"management.tcp.ip = {HOST}\n"
@@ -571,7 +600,7 @@ def _postgres_account() -> _Account | None:
             check=True, capture_output=True,
         )  # fmt: skip
         entry = pwd.getpwnam("postgres")
-    return _Account(entry.pw_uid, entry.pw_gid)
+    return _Account(entry.pw_name, entry.pw_uid, entry.pw_gid)
 
 
 class PostgresServer(LocalServer):
@@ -591,9 +620,18 @@ class PostgresServer(LocalServer):
         super().__init__(base_dir)
         self.port = free_port()
         self.password = password or secrets.token_urlsafe(18)
-        self.data_dir = self.base_dir / "data"
-        self.socket_dir = self.base_dir / "socket"
-        self._service_account = _postgres_account()
+        self._service_account = account = _postgres_account()
+        self._private_cluster_dir = False
+        if account is not None and self._owns_dir:
+            self.base_dir.chmod(0o711)
+        if account is not None and not account.can_traverse(self.base_dir):
+            # e.g. under pytest's 0700 tmp dirs: the cluster goes where postgres can reach it,
+            # the log stays in base_dir (it is opened by this process).
+            self.work_dir = Path(tempfile.mkdtemp(prefix="euglena-postgres-cluster-"))
+            self.work_dir.chmod(0o711)
+            self._private_cluster_dir = True
+        self.data_dir = self.work_dir / "data"
+        self.socket_dir = self.work_dir / "socket"
 
     @property
     def dsn(self) -> str:
@@ -613,11 +651,9 @@ class PostgresServer(LocalServer):
             directory.mkdir(mode=0o700, exist_ok=True)
             if account is not None:
                 os.chown(directory, account.uid, account.gid)
-        if account is not None:
-            self.base_dir.chmod(0o711)
         if (self.data_dir / "PG_VERSION").exists():
             return
-        pwfile = self.base_dir / "pwfile"
+        pwfile = self.work_dir / "pwfile"
         pwfile.write_text(self.password + "\n")
         pwfile.chmod(0o600)
         if account is not None:
@@ -655,6 +691,11 @@ class PostgresServer(LocalServer):
             env=self._client_env(), check=False,
         )  # fmt: skip
         return probe.returncode == 0
+
+    def close(self) -> None:
+        super().close()
+        if self._private_cluster_dir:
+            shutil.rmtree(self.work_dir, ignore_errors=True)
 
     def _send_stop_signal(self, proc: subprocess.Popen[bytes]) -> None:
         # SIGINT is PostgreSQL's "fast" shutdown: it does not wait for clients to disconnect.
@@ -983,7 +1024,8 @@ def _process_mentions(pid: int, text: str) -> bool:
 def _kill_leftovers(state: dict[str, Any]) -> None:
     for service in state.get("services", []):
         for pgid in service.get("process_groups", []):
-            if pid_alive(pgid) and _process_mentions(pgid, service["base_dir"]):
+            dirs = {service["base_dir"], service.get("work_dir", service["base_dir"])}
+            if pid_alive(pgid) and any(_process_mentions(pgid, d) for d in dirs):
                 _signal_group(pgid, signal.SIGKILL)
 
 
@@ -1002,8 +1044,8 @@ def _supervise(services: LocalServices, state_dir: Path) -> None:
         "pid": os.getpid(),
         "env": env,
         "services": [
-            {"name": s.name, "base_dir": str(s.base_dir), "log": str(s.log_path),
-             "process_groups": s.process_groups}
+            {"name": s.name, "base_dir": str(s.base_dir), "work_dir": str(s.work_dir),
+             "log": str(s.log_path), "process_groups": s.process_groups}
             for s in services.servers
         ],
     }  # fmt: skip

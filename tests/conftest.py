@@ -1,0 +1,123 @@
+"""Root fixtures: real local services, started lazily on first use and shared by the session.
+
+``pytest tests/unit`` starts nothing. A test that asks for ``redis_server``, ``rabbitmq_server``,
+``postgres_server`` or ``chroma_server`` gets a real server on loopback (see
+``euglena_devkit.services``); if its binary is missing the test fails with the package to
+install (``make test`` runs ``hack/install-deps.sh`` first). Per-test helpers give each test
+a clean slate cheaply: ``redis_url`` (flushed), ``clean_db`` (public tables and auth.users
+truncated, seed re-applied) and ``rabbitmq_vhost`` (a fresh vhost, deleted afterwards).
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TypeVar
+
+import pytest
+
+from euglena_devkit.services import (
+    ChromaServer,
+    LocalServer,
+    PostgresServer,
+    RabbitMQServer,
+    RedisServer,
+    ServiceError,
+)
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+_TRUNCATE_ALL = """
+do $$
+declare
+  targets text;
+begin
+  select string_agg(format('%I.%I', schemaname, tablename), ', ')
+    into targets
+    from pg_tables
+   where schemaname = 'public' or (schemaname = 'auth' and tablename = 'users');
+  if targets is not null then
+    execute 'truncate table ' || targets || ' restart identity cascade';
+  end if;
+end
+$$;
+"""
+
+S = TypeVar("S", bound=LocalServer)
+
+
+def _serve(factory: Callable[[], S]) -> Iterator[S]:
+    try:
+        server = factory()
+    except ServiceError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    try:
+        server.start()
+    except ServiceError as exc:
+        server.close()
+        pytest.fail(str(exc), pytrace=False)
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return REPO_ROOT
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    yield from _serve(RedisServer)
+
+
+@pytest.fixture(scope="session")
+def rabbitmq_server() -> Iterator[RabbitMQServer]:
+    yield from _serve(RabbitMQServer)
+
+
+@pytest.fixture(scope="session")
+def postgres_server(repo_root: Path) -> Iterator[PostgresServer]:
+    for server in _serve(PostgresServer):
+        try:
+            server.prepare_supabase(repo_root)
+        except ServiceError as exc:
+            pytest.fail(str(exc), pytrace=False)
+        yield server
+
+
+@pytest.fixture(scope="session")
+def chroma_server() -> Iterator[ChromaServer]:
+    yield from _serve(ChromaServer)
+
+
+@pytest.fixture
+def redis_url(redis_server: RedisServer) -> str:
+    """The session Redis, emptied before the test."""
+    if not redis_server.running:
+        redis_server.start()
+    redis_server.flushall()
+    return redis_server.url
+
+
+@pytest.fixture
+def clean_db(postgres_server: PostgresServer, repo_root: Path) -> None:
+    """Empty every table in ``public`` and ``auth.users``, then re-apply ``supabase/seed.sql``."""
+    if not postgres_server.running:
+        postgres_server.start()
+    postgres_server.execute(_TRUNCATE_ALL)
+    seed = repo_root / "supabase" / "seed.sql"
+    if seed.is_file():
+        postgres_server.apply_sql_files([seed])
+
+
+@pytest.fixture
+def rabbitmq_vhost(rabbitmq_server: RabbitMQServer) -> Iterator[str]:
+    """AMQP URL of a fresh vhost (full permissions for guest), deleted after the test."""
+    if not rabbitmq_server.running:
+        rabbitmq_server.start()
+    vhost = f"test-{secrets.token_hex(6)}"
+    url = rabbitmq_server.create_vhost(vhost)
+    yield url
+    if rabbitmq_server.running:
+        rabbitmq_server.delete_vhost(vhost)
