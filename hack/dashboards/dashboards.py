@@ -228,9 +228,19 @@ def operator() -> Dashboard:
         unit="reqps",
     )
     errors = Panel(
-        "Handler errors",
-        (Query(f"sum by (handler) (rate(euglena_operator_errors_total[{RATE}]))", "{{handler}}"),),
-        "Errors raised by operator handlers per second.",
+        "Handler runs and errors",
+        (
+            Query(
+                f"sum by (handler) (rate(euglena_operator_errors_total[{RATE}]))",
+                "{{handler}} errors",
+            ),
+            Query(
+                "sum by (handler) "
+                f"(rate(euglena_operator_reconcile_duration_seconds_count[{RATE}]))",
+                "{{handler}} runs",
+            ),
+        ),
+        "Handler passes per second, and the errors among them (none in a healthy operator).",
         unit="ops",
     )
     reconcile = Panel(
