@@ -58,6 +58,7 @@ def test_the_chart_renders_with_skaffolds_values(config: dict[str, Any], render:
     assert kind["activation"] == [{"kubeContext": "kind-.*"}]
     assert kind["build"]["local"]["push"] is False
     patches = {p["path"].rsplit("/", 1)[-1]: p["value"] for p in kind["patches"]}
+    assert patches["secrets.databaseUrl"] == "{{.EUGLENA_DATABASE_URL}}"
     values_files = [REPO / f for f in patches["valuesFiles"]]
     assert all(f.is_file() for f in values_files)
     values = {
@@ -68,6 +69,7 @@ def test_the_chart_renders_with_skaffolds_values(config: dict[str, Any], render:
         key: value.replace("{{.IMAGE_TAG_", "t").replace("}}", "") for key, value in values.items()
     }
     values.update(patches["setValues"])
+    values["secrets.databaseUrl"] = "postgresql://postgres@db:5432/postgres"
     objects = render(*values_files, set_values=values)
     for component in ("gateway", "agent", "operator"):
         image = pod_spec(one(objects, "Deployment", component))["containers"][0]["image"]
