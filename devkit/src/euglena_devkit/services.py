@@ -438,6 +438,19 @@ class RedisServer(LocalServer):
 # --------------------------------------------------------------------------- RabbitMQ
 
 
+# Queue counters in the management API normally lag by up to 5 s (Ra tick, 5 s samples);
+# tests and the operator's autoscaling read them, so refresh them every second.
+_RABBITMQ_SAMPLES = (
+    "[{global, [{605, 1}, {3660, 60}]}, {basic, [{605, 1}]}, {detailed, [{605, 1}]}]"
+)
+_RABBITMQ_ADVANCED_CONFIG = f"""[
+  {{rabbit, [{{quorum_tick_interval, 1000}}]}},
+  {{rabbitmq_management_agent, [{{sample_retention_policies, {_RABBITMQ_SAMPLES}}}]}},
+  {{rabbitmq_management, [{{sample_retention_policies, {_RABBITMQ_SAMPLES}}}]}}
+].
+"""
+
+
 class RabbitMQServer(LocalServer):
     """A single RabbitMQ node with the management plugin, its own epmd and Erlang cookie."""
 
@@ -513,16 +526,12 @@ class RabbitMQServer(LocalServer):
         cookie.chmod(0o400)
         (self.base_dir / "enabled_plugins").write_text("[rabbitmq_management].\n")
         (self.base_dir / "rabbitmq-env.conf").write_text("")
-        # quorum queues publish their counters on each Ra tick (default 5 s)
-        (self.base_dir / "advanced.config").write_text(
-            "[{rabbit, [{quorum_tick_interval, 1000}]}].\n"
-        )
+        (self.base_dir / "advanced.config").write_text(_RABBITMQ_ADVANCED_CONFIG)
         (self.base_dir / "rabbitmq.conf").write_text(
             f"listeners.tcp.default = {HOST}:{self.port}\n"
             f"management.tcp.ip = {HOST}\n"
             f"management.tcp.port = {self.management_port}\n"
             "loopback_users.guest = true\n"
-            # queue counters in the management API refresh every 500 ms instead of 5 s
             "collect_statistics_interval = 500\n"
             "log.console = true\n"
             "log.console.level = info\n"
