@@ -212,6 +212,13 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
         )
         prometheus.start()
         stack.callback(prometheus.close)
+
+        def scraped() -> bool:
+            up = prometheus.query("up")
+            return len(up) == len(ports) and all(s["value"][1] == "1" for s in up)
+
+        # Traffic starts only once every target has been scraped, so every increase is seen.
+        eventually(scraped, 30, "Prometheus to scrape the gateway, agent and operator")
         try:
             yield Platform(gateway_url, prometheus, cluster, logs)
         finally:
