@@ -47,16 +47,20 @@ $$;
 S = TypeVar("S", bound=LocalServer)
 
 
-def _serve(factory: Callable[[], S]) -> Iterator[S]:
+def _started(factory: Callable[[], S]) -> S:
+    server: S | None = None
     try:
         server = factory()
+        return server.start()
     except ServiceError as exc:
-        pytest.fail(str(exc), pytrace=False)
-    try:
-        server.start()
-    except ServiceError as exc:
+        failure = str(exc)
+    if server is not None:
         server.close()
-        pytest.fail(str(exc), pytrace=False)
+    pytest.fail(failure, pytrace=False)
+
+
+def _serve(factory: Callable[[], S]) -> Iterator[S]:
+    server = _started(factory)
     yield server
     server.close()
 
@@ -78,12 +82,17 @@ def rabbitmq_server() -> Iterator[RabbitMQServer]:
 
 @pytest.fixture(scope="session")
 def postgres_server(repo_root: Path) -> Iterator[PostgresServer]:
-    for server in _serve(PostgresServer):
-        try:
-            server.prepare_supabase(repo_root)
-        except ServiceError as exc:
-            pytest.fail(str(exc), pytrace=False)
+    server = _started(PostgresServer)
+    try:
+        server.prepare_supabase(repo_root)
+    except ServiceError as exc:
+        failure = str(exc)
+    else:
         yield server
+        return
+    finally:
+        server.close()
+    pytest.fail(failure, pytrace=False)
 
 
 @pytest.fixture(scope="session")

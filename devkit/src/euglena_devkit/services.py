@@ -1187,6 +1187,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.repo_root = (args.repo_root or _default_repo_root()).resolve()
     args.state_dir = (args.state_dir or args.repo_root / ".run" / "services").resolve()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     handler: Callable[[argparse.Namespace], int] = args.handler
     return handler(args)
 
