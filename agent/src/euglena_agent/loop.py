@@ -8,6 +8,7 @@ with tool calling, forced — to exit with a final answer.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -79,6 +80,17 @@ class AgentLoop:
         self._config = config
 
     async def run(self, task: Task, progress: Progress) -> LoopOutcome:
+        writes: dict[int, asyncio.Task[None]] = {}
+        try:
+            return await self._ticks(task, progress, writes)
+        finally:
+            await asyncio.gather(*writes.values(), return_exceptions=True)
+
+    async def _ticks(
+        self, task: Task, progress: Progress, writes: dict[int, asyncio.Task[None]]
+    ) -> LoopOutcome:
+        """The ticks; each observation is stored in memory in the background (``writes``)
+        while the next tick runs, and awaited before a recall that may need it."""
         out = LoopOutcome()
         observations: list[Observation] = []
         for tick in range(1, task.max_ticks + 1):
@@ -88,7 +100,7 @@ class AgentLoop:
                 tick=tick,
                 max_ticks=task.max_ticks,
                 observations=tuple(observations),
-                recalled=tuple(await self._recall(task, observations)),
+                recalled=tuple(await self._recall(task, observations, writes)),
                 can_search=self._toolbox.can_search,
             )
             action, error = await self._decide(ctx, out)
@@ -97,37 +109,48 @@ class AgentLoop:
                 self._metrics.ticks.labels("exit").inc()
                 out.result = action.argument
                 return out
-            observation = await self._observe(task, tick, action, error)
+            observation = await self._observe(tick, action, error)
             observations.append(observation)
+            if action is not None:
+                writes[tick] = asyncio.create_task(self._remember(task, tick, action, observation))
             await progress.after_tick(tick, observation.action, dict(out.usage))
         out.error = f"no final answer after {task.max_ticks} ticks"
         return out
 
-    async def _observe(
-        self, task: Task, tick: int, action: Action | None, error: str | None
-    ) -> Observation:
+    async def _observe(self, tick: int, action: Action | None, error: str | None) -> Observation:
         if action is None:
             self._metrics.ticks.labels("invalid").inc()
             return Observation(tick, "invalid", f"Invalid model output: {error}")
         self._metrics.ticks.labels(action.name.value).inc()
         text = await self._toolbox.run(action)
-        observation = Observation(tick, action.describe(), text)
+        return Observation(tick, action.describe(), text)
+
+    async def _remember(
+        self, task: Task, tick: int, action: Action, observation: Observation
+    ) -> None:
         try:
             await self._memory.remember(
                 task_id=str(task.correlation_id),
                 user_id=str(task.user_id),
                 tick=tick,
                 action=action.name.value,
-                text=text,
+                text=observation.text,
             )
         except Exception:
             log.exception("memory could not store tick %d of %s", tick, task.correlation_id)
-        return observation
 
-    async def _recall(self, task: Task, observations: list[Observation]) -> list[Recalled]:
+    async def _recall(
+        self,
+        task: Task,
+        observations: list[Observation],
+        writes: dict[int, asyncio.Task[None]],
+    ) -> list[Recalled]:
         if not observations or self._config.recall_k == 0:
             return []
         latest = observations[-1]
+        # the latest observation is quoted in full and excluded from recall: older ones only
+        older = [w for t, w in writes.items() if t < latest.tick]
+        await asyncio.gather(*older)
         try:
             return await self._memory.recall(
                 user_id=str(task.user_id),
