@@ -6,7 +6,11 @@ DOCKER ?= docker
 # helm comes with the local control plane's tools (make k8s-tools); HELM=... overrides it.
 HELM ?= $(shell bash hack/k8s/build.sh --bin-dir 2>/dev/null)/helm
 
-.PHONY: chart-lint chart-crds-sync dashboards dashboards-check images
+# Helm 3, built from its Go module into the cache, so the chart is checked with both majors.
+HELM3_VERSION ?= v3.19.0
+HELM3_DIR := $(or $(EUGLENA_CACHE),$(HOME)/.cache/euglena)/helm3-$(HELM3_VERSION)
+
+.PHONY: chart-lint chart-crds-sync dashboards dashboards-check images helm3
 
 chart-crds-sync: ## Copy crds/*.yaml into the chart's crds/ (Helm installs them from there)
 	@rm -f $(CHART_DIR)/crds/*.yaml
@@ -25,8 +29,16 @@ chart-lint: ## helm lint the chart with its defaults and every ci/*-values.yaml 
 	@for f in $(CHART_DIR)/ci/*-values.yaml; do $(HELM) lint $(CHART_DIR) -f $$f --quiet || exit 1; done
 	@promtool check rules $(CHART_DIR)/files/prometheus/euglena.rules.yaml
 
-images: ## Build the gateway, agent and operator images (euglena-<service>:$(IMAGE_TAG)) with Docker
+images: ## Build the gateway, agent and operator images (euglena-<service>:<appVersion>) with Docker
 	@for svc in gateway agent operator; do \
 	  echo "building euglena-$$svc:$(IMAGE_TAG)"; \
 	  $(DOCKER) build -f $$svc/Dockerfile -t euglena-$$svc:$(IMAGE_TAG) . || exit 1; \
 	done
+
+helm3: ## Build Helm 3 (HELM3_VERSION) from its Go module into the cache; the chart tests then lint and render with it too
+	@if [ -x "$(HELM3_DIR)/helm" ]; then echo "helm3: $(HELM3_DIR)/helm"; else \
+	  echo "building helm $(HELM3_VERSION) into $(HELM3_DIR) (a few minutes, once)"; \
+	  mkdir -p "$(HELM3_DIR)" && GOBIN="$(HELM3_DIR)" CGO_ENABLED=0 GOFLAGS=-mod=mod GOTOOLCHAIN=local \
+	  $$(command -v go || echo /usr/local/go/bin/go) install -trimpath \
+	    -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=$(HELM3_VERSION)" \
+	    helm.sh/helm/v3/cmd/helm@$(HELM3_VERSION); fi
