@@ -25,7 +25,8 @@ class GatewayClient:
         self._http = httpx.AsyncClient(
             base_url=base_url.rstrip("/"),
             headers={"Authorization": f"Bearer {token}"},
-            timeout=timeout,
+            # A burst of AgentTasks queues for a connection rather than failing on the pool.
+            timeout=httpx.Timeout(timeout, pool=None),
             limits=httpx.Limits(max_connections=32, max_keepalive_connections=16),
         )
         self._metrics = metrics
