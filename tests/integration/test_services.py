@@ -7,17 +7,28 @@ import os
 import subprocess
 import sys
 import urllib.parse
+from collections.abc import Sequence
 from pathlib import Path
 
 import aio_pika
 import asyncpg
+import chromadb
 import httpx
 import pytest
 from aiormq.exceptions import AMQPConnectionError
+from chromadb.config import Settings
 from pamqp.commands import Basic
 from redis import Redis
 
-from euglena_devkit.services import PostgresServer, RabbitMQServer, port_accepts, wait_until
+from euglena_devkit.services import (
+    ChromaServer,
+    PostgresServer,
+    PrometheusServer,
+    RabbitMQServer,
+    ScrapeTarget,
+    port_accepts,
+    wait_until,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -183,3 +194,32 @@ def test_cli_up_detached_env_and_down(tmp_path: Path, repo_root: Path) -> None:
     redis_port = urllib.parse.urlsplit(printed["REDIS_URL"]).port
     assert redis_port is not None
     assert wait_until(lambda: not port_accepts(redis_port), 10)
+
+
+def test_prometheus_scrapes_a_target_and_answers_queries(tmp_path: Path) -> None:
+    with PrometheusServer(base_dir=tmp_path / "prometheus") as prometheus:
+        prometheus.targets.append(ScrapeTarget("prometheus", f"127.0.0.1:{prometheus.port}"))
+        prometheus.reload()
+
+        def scraped() -> bool:
+            return bool(prometheus.query('up{job="prometheus"} == 1'))
+
+        assert wait_until(scraped, 30, interval=0.2)
+
+
+def test_chroma_stores_and_finds_an_embedding(chroma_server: ChromaServer) -> None:
+    client = chromadb.HttpClient(
+        host="127.0.0.1",
+        port=chroma_server.port,
+        settings=Settings(anonymized_telemetry=False),
+    )
+    collection = client.create_collection(f"devkit-{os.getpid()}", embedding_function=None)
+    vectors: list[Sequence[float]] = [[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]]
+    query: list[Sequence[float]] = [[0.9, 0.1, 0.0]]
+    collection.add(
+        ids=["near", "far"],
+        embeddings=vectors,
+        documents=["close to the query", "far from the query"],
+    )
+    found = collection.query(query_embeddings=query, n_results=1)
+    assert found["ids"] == [["near"]]

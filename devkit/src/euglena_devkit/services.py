@@ -300,8 +300,15 @@ class LocalServer:
             self._terminate()
 
     def close(self) -> None:
-        """Stop and, if the base directory was a temporary one, remove it."""
-        self.stop()
+        """Stop and, if the base directory was a temporary one, remove it.
+
+        Data in a temporary directory is about to be deleted, so there is nothing to shut down
+        gracefully for: the server is killed (RabbitMQ's clean shutdown alone takes ~6 s).
+        """
+        if self._owns_dir:
+            self.kill()
+        else:
+            self.stop()
         with _live_lock:
             _live_servers.discard(self)
         if self._owns_dir:
