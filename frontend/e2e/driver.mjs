@@ -236,8 +236,27 @@ const scenarios = {
 
     const first = await run.page();
     await run.signIn(first, params.firstUser);
+    const firstPageIds = await run.historyIds(first);
+    const more = first.getByRole("button", { name: "Load older tasks" });
+    const hadMore = (await more.count()) > 0;
+    if (hadMore) {
+      await more.click();
+      await first.getByTestId("history-item").nth(firstPageIds.length).waitFor();
+      await run.historyLoaded(first);
+    }
     const firstIds = await run.historyIds(first);
-    return { secondIds, emptyText, foreignError, foreignMandateShown, firstIds };
+    const moreAfter = await more.count();
+    await run.shot(first, "09-first-user-history-paginated");
+    return {
+      secondIds,
+      emptyText,
+      foreignError,
+      foreignMandateShown,
+      firstPageIds,
+      hadMore,
+      firstIds,
+      moreAfter,
+    };
   },
 
   /** Inputs the gateway refuses: its message is shown as it is; empty input is caught first. */
@@ -250,14 +269,14 @@ const scenarios = {
       const error = page.getByTestId("submit-error");
       await error.waitFor();
       shown.push((await error.innerText()).trim());
-      await run.shot(page, `09-gateway-refusal-${index + 1}`);
+      await run.shot(page, `10-gateway-refusal-${index + 1}`);
       await page.getByLabel("Mandate").fill("");
     }
     await page.getByRole("button", { name: "Submit task" }).click();
     const local = page.getByText("Enter a mandate for the agent.");
     await local.waitFor();
     const mandateInvalid = await page.getByLabel("Mandate").getAttribute("aria-invalid");
-    await run.shot(page, "10-form-validation");
+    await run.shot(page, "11-form-validation");
     const historyIds = await run.historyIds(page);
     return { shown, localMessage: (await local.innerText()).trim(), mandateInvalid, historyIds };
   },
@@ -283,13 +302,13 @@ const scenarios = {
     await run.taskView(page);
     await run.waitStatus(page, params.cancelWhen);
     const before = await run.readTask(page);
-    await run.shot(page, "11-task-running");
+    await run.shot(page, "12-task-running");
     await page.getByRole("button", { name: "Cancel task" }).click();
     await run.waitStatus(page, "cancelled");
     const after = await run.readTask(page);
     const cancelButtonGone =
       (await page.getByRole("button", { name: "Cancel task" }).count()) === 0;
-    await run.shot(page, "12-task-cancelled");
+    await run.shot(page, "13-task-cancelled");
     const statuses = await page.evaluate(() => window.__statuses);
     return { before, after, statuses, cancelButtonGone, ticksFocused, submitFocused };
   },

@@ -154,7 +154,14 @@ export function App() {
         {boot.state === "ready" && api && session && (
           <>
             <h1 className="visually-hidden">Tasks</h1>
-            <Dashboard key={session.userId} api={api} />
+            <Dashboard
+              key={session.userId}
+              api={api}
+              limits={{
+                maxMandateLength: boot.config.max_mandate_length,
+                maxTicks: boot.config.max_ticks,
+              }}
+            />
           </>
         )}
       </main>

@@ -250,6 +250,10 @@ export async function watchTask(
   return null;
 }
 
+function positive(value: unknown): number | undefined {
+  return typeof value === "number" && Number.isInteger(value) && value > 0 ? value : undefined;
+}
+
 export async function loadUiConfig(fetchImpl: FetchLike = fetch): Promise<UiConfig> {
   let response: Response;
   try {
@@ -263,6 +267,8 @@ export async function loadUiConfig(fetchImpl: FetchLike = fetch): Promise<UiConf
     supabase_url: typeof body.supabase_url === "string" ? body.supabase_url : "",
     supabase_anon_key: typeof body.supabase_anon_key === "string" ? body.supabase_anon_key : "",
     dev_login: body.dev_login === true,
+    max_mandate_length: positive(body.max_mandate_length),
+    max_ticks: positive(body.max_ticks),
   };
 }
 

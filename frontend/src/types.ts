@@ -47,6 +47,9 @@ export interface UiConfig {
   supabase_url: string;
   supabase_anon_key: string;
   dev_login: boolean;
+  /** Limits the gateway enforces, for hints only: the gateway has the final word. */
+  max_mandate_length?: number | undefined;
+  max_ticks?: number | undefined;
 }
 
 export const STATUS_LABELS: Record<string, string> = {

@@ -13,6 +13,8 @@ from euglena_devkit.gateway import RunningGateway
 
 pytestmark = pytest.mark.browser
 
+PAGE_SIZE = 10  # frontend/src/components/Dashboard.tsx
+
 
 def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
@@ -53,13 +55,13 @@ async def test_submit_watch_to_completed_then_reload_shows_it_in_history(
     assert seen["fitsPhone"], "no horizontal scrolling on a phone-sized screen"
 
 
-async def test_second_user_sees_none_of_the_first_users_tasks(
+async def test_second_user_sees_none_of_the_first_users_tasks_and_history_paginates(
     ui_gateway: RunningGateway, browser: Browser
 ) -> None:
     first, second = unique("ui-first"), unique("ui-second")
     _, headers = await dev_sign_in(ui_gateway, first)
     ids: list[str] = []
-    for n in range(3):
+    for n in range(PAGE_SIZE + 2):
         mandate = f"private mandate {n} of {first}"
         response = await ui_gateway.client.post(
             "/tasks", json={"mandate": mandate, "max_ticks": 2}, headers=headers
@@ -82,7 +84,10 @@ async def test_second_user_sees_none_of_the_first_users_tasks(
     assert seen["emptyText"].startswith("No tasks yet")
     assert seen["foreignError"] == refused.json()["error"]["message"]
     assert not seen["foreignMandateShown"]
-    assert seen["firstIds"] == list(reversed(ids)), "newest first, all of the first user's"
+    newest_first = list(reversed(ids))
+    assert seen["firstPageIds"] == newest_first[:PAGE_SIZE], "one page, newest first"
+    assert seen["hadMore"] and seen["moreAfter"] == 0
+    assert seen["firstIds"] == newest_first, "the next page adds the older ones"
 
 
 async def _refusal(gateway: RunningGateway, headers: dict[str, str], body: dict[str, Any]) -> str:

@@ -4,12 +4,12 @@ import { appendPage, upsertTask } from "../merge";
 import type { SubmitResponse, Task } from "../types";
 import { useHashTask } from "../useHashTask";
 import { History } from "./History";
-import { MandateForm } from "./MandateForm";
+import { MandateForm, type Limits } from "./MandateForm";
 import { TaskView } from "./TaskView";
 
 export const PAGE_SIZE = 10;
 
-export function Dashboard({ api }: { api: Api }) {
+export function Dashboard({ api, limits }: { api: Api; limits?: Limits }) {
   const [items, setItems] = useState<Task[]>([]);
   const [cursor, setCursor] = useState<string | null>(null);
   const [loading, setLoading] = useState(false);
@@ -62,7 +62,7 @@ export function Dashboard({ api }: { api: Api }) {
       <div className="column">
         <section className="card" aria-labelledby="new-task-title">
           <h2 id="new-task-title">New task</h2>
-          <MandateForm api={api} onSubmitted={onSubmitted} />
+          <MandateForm api={api} limits={limits ?? {}} onSubmitted={onSubmitted} />
         </section>
         {selectedId && (
           <TaskView

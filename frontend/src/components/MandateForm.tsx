@@ -20,12 +20,18 @@ export function validateMandate(mandate: string, maxTicks: string): FieldErrors 
   return errors;
 }
 
+export interface Limits {
+  maxMandateLength?: number | undefined;
+  maxTicks?: number | undefined;
+}
+
 interface Props {
   api: Api;
+  limits?: Limits;
   onSubmitted: (answer: SubmitResponse, mandate: string, maxTicks: number) => void;
 }
 
-export function MandateForm({ api, onSubmitted }: Props) {
+export function MandateForm({ api, limits = {}, onSubmitted }: Props) {
   const [mandate, setMandate] = useState("");
   const [maxTicks, setMaxTicks] = useState(String(DEFAULT_MAX_TICKS));
   const [fieldErrors, setFieldErrors] = useState<FieldErrors>({});
@@ -37,6 +43,8 @@ export function MandateForm({ api, onSubmitted }: Props) {
   const ticksErrorId = useId();
   const ticksHintId = useId();
   const serverErrorId = useId();
+  const counterId = useId();
+  const tooLong = limits.maxMandateLength !== undefined && mandate.length > limits.maxMandateLength;
 
   async function submit(event: FormEvent) {
     event.preventDefault();
@@ -75,11 +83,20 @@ export function MandateForm({ api, onSubmitted }: Props) {
         }}
         aria-invalid={fieldErrors.mandate ? true : undefined}
         aria-describedby={
-          [fieldErrors.mandate ? mandateErrorId : "", serverError ? serverErrorId : ""]
+          [
+            limits.maxMandateLength ? counterId : "",
+            fieldErrors.mandate ? mandateErrorId : "",
+            serverError ? serverErrorId : "",
+          ]
             .filter(Boolean)
             .join(" ") || undefined
         }
       />
+      {limits.maxMandateLength !== undefined && (
+        <p id={counterId} className={tooLong ? "hint over" : "hint"}>
+          {mandate.length} of {limits.maxMandateLength} characters
+        </p>
+      )}
       {fieldErrors.mandate && (
         <p id={mandateErrorId} className="error" role="alert">
           {fieldErrors.mandate}
@@ -94,6 +111,7 @@ export function MandateForm({ api, onSubmitted }: Props) {
             type="number"
             inputMode="numeric"
             min={1}
+            max={limits.maxTicks}
             step={1}
             value={maxTicks}
             onChange={(event) => setMaxTicks(event.target.value)}
@@ -103,7 +121,8 @@ export function MandateForm({ api, onSubmitted }: Props) {
               .join(" ")}
           />
           <p id={ticksHintId} className="hint">
-            Steps the agent may take before it stops.
+            Steps the agent may take before it stops
+            {limits.maxTicks ? ` (1 to ${limits.maxTicks})` : ""}.
           </p>
         </div>
         <button type="submit" disabled={busy}>

@@ -121,13 +121,15 @@ export function TaskView({ api, taskId, initial, onTask, onClose }: Props) {
                 </dd>
               </div>
               <div>
-                <dt>Last action</dt>
-                <dd data-testid="task-last-action">{task.last_action || "—"}</dd>
-              </div>
-              <div>
                 <dt>Submitted</dt>
                 <dd>
                   <time dateTime={task.created_at}>{formatTime(task.created_at)}</time>
+                </dd>
+              </div>
+              <div className="wide">
+                <dt>Last action</dt>
+                <dd className="action" data-testid="task-last-action">
+                  {task.last_action || "—"}
                 </dd>
               </div>
             </dl>
