@@ -84,13 +84,22 @@ class MandateService:
         return Outcome.ACK
 
     async def _claim(self, message: TaskMessage) -> Task:
-        task = await self.status.get(message.correlation_id) or message.to_task()
-        if task.is_terminal:
-            raise TaskStopped(task.status.value)
-        if task.status is TaskStatus.PENDING:
-            task = await self.status.advance(
-                task.evolve(status=TaskStatus.ACCEPTED, worker_id=self.worker_id)
-            )
+        """``accepted`` in one compare-and-set (no read first), then ``started``.
+
+        The CAS refuses the write over a newer, further-along or terminal copy and hands that
+        copy back, so a redelivered task continues from what is stored.
+        """
+        offer = message.to_task().evolve(status=TaskStatus.ACCEPTED, worker_id=self.worker_id)
+        result = await self.status.write(offer)
+        task = offer
+        if result is not None and not result.applied and result.current is not None:
+            task = result.current
+            if task.is_terminal:
+                raise TaskStopped(task.status.value)
+            if task.status.rank < TaskStatus.ACCEPTED.rank:
+                task = await self.status.advance(
+                    task.evolve(status=TaskStatus.ACCEPTED, worker_id=self.worker_id)
+                )
         next_status = max(task.status, TaskStatus.STARTED, key=lambda s: s.rank)
         return await self.status.advance(
             task.evolve(status=next_status, worker_id=self.worker_id, ticks=0)

@@ -1,0 +1,163 @@
+"""Pure logic of the agent: action parsing, prompts, the offline model, embeddings, status."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from redis.exceptions import ConnectionError as RedisConnectionError
+
+from euglena.ports import WriteResult
+from euglena.status import TaskStatus
+from euglena.task import Task, new_task
+from euglena_agent.actions import ActionName, parse_json_action, parse_tool_call
+from euglena_agent.embeddings import HashingEmbedder
+from euglena_agent.errors import MalformedOutput, StatusUnavailable, TaskStopped
+from euglena_agent.memory import chunk
+from euglena_agent.model.offline import OFFLINE_NOTICE, OfflineModel
+from euglena_agent.ports import ModelRequest, Observation, Recalled, TickContext
+from euglena_agent.prompt import FINAL_INSTRUCTION, MEMORY_HEADING, build_messages
+from euglena_agent.status import StatusManager
+
+pytestmark = pytest.mark.unit
+
+
+def test_tool_call_and_json_action_parse_to_the_same_action() -> None:
+    a = parse_tool_call("search", '{"query": " lark "}')
+    b = parse_json_action('```json\n{"action": "search", "args": {"query": "lark"}}\n```')
+    assert a == b and a.name is ActionName.SEARCH and a.argument == "lark"
+
+
+@pytest.mark.parametrize(
+    "content",
+    ["I will search now", '{"action": "fly", "args": {}}', '{"action": "visit", "args": {}}', "[]"],
+)
+def test_malformed_actions_are_refused(content: str) -> None:
+    with pytest.raises(MalformedOutput):
+        parse_json_action(content)
+
+
+def _ctx(tick: int, **kw: object) -> TickContext:
+    values: dict[str, object] = {
+        "mandate": "Find the bird",
+        "tick": tick,
+        "max_ticks": 3,
+        "observations": (),
+        "recalled": (),
+        "can_search": True,
+    }
+    values.update(kw)
+    return TickContext(**values)  # type: ignore[arg-type]
+
+
+def test_prompt_quotes_latest_observation_and_recalled_memory_and_final_instruction() -> None:
+    ctx = _ctx(
+        3,
+        observations=(Observation(1, "search(query='x')", "old"), Observation(2, "think", "new")),
+        recalled=(Recalled("the lark fact", "t", 1),),
+    )
+    user = build_messages(ctx, max_chars=100)[1]["content"]
+    assert "Latest observation (tick 2)\nnew" in user
+    assert user.index(MEMORY_HEADING) < user.index("the lark fact")
+    assert FINAL_INSTRUCTION in user and "old" not in user.split(MEMORY_HEADING)[0].split("##")[-1]
+
+
+async def test_offline_model_is_deterministic_and_announces_itself() -> None:
+    model = OfflineModel()
+    first = await model.decide(ModelRequest(messages=[], context=_ctx(1)))
+    assert first.action.name is ActionName.SEARCH
+    hits = Observation(1, "search(query='x')", "1. Lark — https://example.org/lark\n   bird")
+    second = await model.decide(ModelRequest(messages=[], context=_ctx(2, observations=(hits,))))
+    assert second.action.argument == "https://example.org/lark"
+    last = await model.decide(ModelRequest(messages=[], context=_ctx(3, observations=(hits,))))
+    assert last.action.name is ActionName.EXIT and last.action.argument.startswith(OFFLINE_NOTICE)
+
+
+def test_hashing_embedding_is_deterministic_normalised_and_lexical() -> None:
+    e = HashingEmbedder(dimensions=128)
+    a, b, c = e.vector("crested lark bird"), e.vector("crested lark bird"), e.vector("diesel")
+    assert a == b
+    assert abs(sum(x * x for x in a) - 1) < 1e-9
+    near = sum(x * y for x, y in zip(a, e.vector("the crested lark"), strict=True))
+    far = sum(x * y for x, y in zip(a, c, strict=True))
+    assert near > far
+
+
+def test_chunk_keeps_paragraphs_and_bounds_size() -> None:
+    pieces = chunk("\n".join(f"paragraph {i} " * 20 for i in range(30)))
+    assert 1 < len(pieces) <= 8 and all(len(p) <= 1700 for p in pieces)
+
+
+class FlakyStore:
+    """An in-memory StatusStore that fails its first ``failures`` calls."""
+
+    def __init__(self, failures: int) -> None:
+        self.failures = failures
+        self.tasks: dict[uuid.UUID, Task] = {}
+
+    async def get(self, correlation_id: uuid.UUID) -> Task | None:
+        self._maybe_fail()
+        return self.tasks.get(correlation_id)
+
+    async def put(self, task: Task, *, create: bool = True) -> WriteResult:
+        self._maybe_fail()
+        current = self.tasks.get(task.correlation_id)
+        if current is not None and not task.supersedes(current):
+            return WriteResult(applied=False, current=current)
+        self.tasks[task.correlation_id] = task
+        return WriteResult(applied=True, current=task)
+
+    async def delete(self, correlation_id: uuid.UUID) -> None:
+        self.tasks.pop(correlation_id, None)
+
+    def _maybe_fail(self) -> None:
+        if self.failures > 0:
+            self.failures -= 1
+            raise RedisConnectionError("connection refused")
+
+
+def _task() -> Task:
+    return new_task(user_id=uuid.uuid4(), mandate="m", max_ticks=3)
+
+
+async def test_status_manager_retries_transient_failures() -> None:
+    store = FlakyStore(failures=2)
+    manager = StatusManager(store, attempts=3, wait_initial=0.001, wait_max=0.001)
+    task = _task().evolve(status=TaskStatus.ACCEPTED)
+    assert await manager.advance(task) is task
+    assert store.tasks[task.correlation_id] is task
+
+
+async def test_status_manager_buffers_progress_and_flushes_later() -> None:
+    store = FlakyStore(failures=2)
+    manager = StatusManager(store, attempts=1, wait_initial=0.001, wait_max=0.001)
+    task = _task().evolve(status=TaskStatus.IN_PROGRESS, ticks=1)
+    assert await manager.write(task, required=False) is None
+    assert manager.pending == 1
+    with pytest.raises(StatusUnavailable):
+        await manager.write(task.evolve(status=TaskStatus.COMPLETED))
+    assert await manager.flush() == 0
+    assert store.tasks[task.correlation_id].status is TaskStatus.COMPLETED
+
+
+async def test_status_manager_breaker_opens_and_fails_fast() -> None:
+    store = FlakyStore(failures=100)
+    manager = StatusManager(
+        store, attempts=1, breaker_threshold=2, wait_initial=0.001, wait_max=0.001
+    )
+    for _ in range(3):
+        with pytest.raises(StatusUnavailable):
+            await manager.get(uuid.uuid4())
+    remaining = store.failures
+    with pytest.raises(StatusUnavailable, match="circuit is open"):
+        await manager.get(uuid.uuid4())
+    assert store.failures == remaining  # the open circuit did not even call Redis
+
+
+async def test_status_manager_stops_over_a_terminal_task() -> None:
+    store = FlakyStore(failures=0)
+    manager = StatusManager(store)
+    task = _task()
+    await manager.advance(task.evolve(status=TaskStatus.CANCELLED))
+    with pytest.raises(TaskStopped):
+        await manager.advance(task.evolve(status=TaskStatus.IN_PROGRESS))
