@@ -5,10 +5,10 @@ import { Api } from "../api";
 import { jsonResponse, makeTask } from "../test/fixtures";
 import { MandateForm, validateMandate } from "./MandateForm";
 
-function setup(fetch: typeof globalThis.fetch) {
+function setup(fetch: typeof globalThis.fetch, limits = {}) {
   const api = new Api({ token: () => Promise.resolve("t"), fetch });
   const onSubmitted = vi.fn();
-  render(<MandateForm api={api} onSubmitted={onSubmitted} />);
+  render(<MandateForm api={api} limits={limits} onSubmitted={onSubmitted} />);
   return { onSubmitted, user: userEvent.setup() };
 }
 
@@ -46,6 +46,19 @@ describe("MandateForm", () => {
     await user.click(screen.getByRole("button", { name: "Submit task" }));
     expect(await screen.findByRole("alert")).toHaveTextContent(message);
     expect(onSubmitted).not.toHaveBeenCalled();
+  });
+
+  it("hints at the gateway's limits without enforcing them", async () => {
+    const fetch = vi.fn(async () =>
+      jsonResponse(422, { error: { code: "invalid_request", message: "mandate: too long" } }),
+    );
+    const { user } = setup(fetch, { maxMandateLength: 5, maxTicks: 50 });
+    expect(screen.getByText(/\(1 to 50\)/)).toBeInTheDocument();
+    await user.type(screen.getByLabelText("Mandate"), "toolong");
+    expect(screen.getByText("7 of 5 characters")).toHaveClass("over");
+    await user.click(screen.getByRole("button", { name: "Submit task" }));
+    expect(await screen.findByRole("alert")).toHaveTextContent("mandate: too long");
+    expect(fetch).toHaveBeenCalledOnce();
   });
 
   it("submits and clears the mandate", async () => {
