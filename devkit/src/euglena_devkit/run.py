@@ -191,6 +191,7 @@ def run() -> None:
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
         run()
     except (ServiceError, RuntimeError, httpx.HTTPError) as exc:
