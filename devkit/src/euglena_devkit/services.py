@@ -2,10 +2,12 @@
 
 Every server runs as a child process on 127.0.0.1 on free ports, in its own base directory
 (a fresh temporary one unless given), writes its log there, and counts as started only when a
-real readiness condition holds. ``stop()`` then ``start()`` reuses the same ports and data, so
-tests can simulate an outage and a recovery. Everything still running at interpreter exit is
-stopped. A missing binary raises :class:`ServiceUnavailable` naming the Debian package to
-install (``hack/install-deps.sh`` installs all of them).
+real readiness condition holds. ``stop()`` (graceful) or ``kill()`` (SIGKILL, a crash) then
+``start()`` reuses the same ports and data, so tests can simulate an outage and a recovery.
+``close()`` stops and deletes a temporary base directory. Everything still running at
+interpreter exit is closed. A missing binary raises :class:`ServiceUnavailable` naming the
+Debian package to install (``hack/install-deps.sh`` installs all of them); a server that does
+not become ready raises :class:`ServiceStartError` with the tail of its log.
 
 Python API::
 
@@ -31,8 +33,9 @@ CLI (state under ``<repo>/.run/services/`` unless ``--state-dir``)::
         above) on stdout once all are ready, and writes the same lines to
         ``.run/services/env``. In the foreground it runs until SIGINT/SIGTERM; with
         ``--detach`` it returns once ready and leaves a supervisor process running.
-        Data starts fresh on every ``up``. Exit status 1 if something fails to start,
-        2 if services are already up.
+        Data and logs live in ``.run/services/data/<service>/`` (``<service>.log``) and start
+        fresh on every ``up``. Exit status 1 if something fails to start, 2 if services are
+        already up.
     python -m euglena_devkit.services down    stops a detached (or foreground) ``up``
     python -m euglena_devkit.services env     prints the ``KEY=value`` lines of a running ``up``
 
