@@ -20,6 +20,7 @@ def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
 
 
+@pytest.mark.timeout(240)
 async def test_submit_watch_to_completed_then_reload_shows_it_in_history(
     ui_gateway: RunningGateway, agents: Agents, browser: Browser
 ) -> None:
@@ -55,6 +56,7 @@ async def test_submit_watch_to_completed_then_reload_shows_it_in_history(
     assert seen["fitsPhone"], "no horizontal scrolling on a phone-sized screen"
 
 
+@pytest.mark.timeout(180)
 async def test_second_user_sees_none_of_the_first_users_tasks_and_history_paginates(
     ui_gateway: RunningGateway, browser: Browser
 ) -> None:
@@ -98,6 +100,7 @@ async def _refusal(gateway: RunningGateway, headers: dict[str, str], body: dict[
     return message
 
 
+@pytest.mark.timeout(180)
 async def test_bad_mandate_shows_the_gateways_message(
     ui_gateway: RunningGateway, browser: Browser
 ) -> None:
@@ -123,6 +126,7 @@ async def test_bad_mandate_shows_the_gateways_message(
     assert listed.json()["items"] == []
 
 
+@pytest.mark.timeout(240)
 async def test_cancel_stops_a_running_task(
     ui_gateway: RunningGateway, agents: Agents, slow_model: FakeModelServer, browser: Browser
 ) -> None:
