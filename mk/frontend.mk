@@ -27,3 +27,14 @@ test-browser: deps frontend-build ## Browser tests: Chromium drives the built UI
 	@bash hack/pytest.sh $(PYTEST) -m browser tests/browser $(PYTEST_ARGS)
 
 TEST_PREPARE += frontend-build frontend-test
+
+# `make run` serves the UI when Node.js is there to build it, and runs without it otherwise.
+.PHONY: frontend-build-if-node
+frontend-build-if-node:
+	@if command -v node >/dev/null 2>&1; then \
+	  $(MAKE) --no-print-directory frontend-build; \
+	else \
+	  echo "node not found: the web UI is not built (install Node.js >= 20.19 for it)" >&2; \
+	fi
+
+run: frontend-build-if-node
