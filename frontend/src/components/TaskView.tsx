@@ -143,7 +143,7 @@ export function TaskView({ api, taskId, initial, onTask, onClose }: Props) {
             )}
             {task.error && (
               <div className="outcome">
-                <h3>Error</h3>
+                <h3>{task.status === "cancelled" ? "Reason" : "Error"}</h3>
                 <div className="task-error" data-testid="task-error">
                   {task.error}
                 </div>
