@@ -56,9 +56,11 @@ bench: deps ## Benchmarks: print the P1…P6 ratios measured in one run
 clean: ## Remove local state (.run/, caches of tools in the repo)
 	rm -rf .run test-artifacts .pytest_cache .mypy_cache .ruff_cache
 
+# Everything `make test` builds before running pytest; each area's mk file appends to it.
+TEST_PREPARE := k8s-tools
+
 # Per-area targets (cluster, operator, agent, chart, frontend) live beside this file.
 include $(sort $(wildcard mk/*.mk))
 
-# Everything `make test` builds before running pytest; areas append their prerequisites.
 test-prepare: $(TEST_PREPARE)
 .PHONY: test-prepare

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the local services the tests and `make run` start: Redis, RabbitMQ, PostgreSQL and
-# Prometheus (promtool ships with it), from the Debian/Ubuntu archive.
+# Prometheus (promtool ships with it), plus Chromium (browser tests) and wrk (benchmarks), from
+# the Debian/Ubuntu archive.
 #
 # Idempotent and silent when everything is present (a few stat calls, no apt). When something
 # is missing it runs `apt-get update` once and installs only the missing packages, with a
@@ -25,6 +26,9 @@ have_cmd redis-server || missing+=(redis-server)
   missing+=(rabbitmq-server)
 have_postgres_server || missing+=(postgresql)
 { have_cmd prometheus && have_cmd promtool; } || missing+=(prometheus)
+# Browser tests drive Debian's Chromium; benchmarks load the gateway with wrk.
+[[ -x /usr/bin/chromium ]] || missing+=(chromium)
+have_cmd wrk || missing+=(wrk)
 
 ((${#missing[@]} == 0)) && exit 0
 

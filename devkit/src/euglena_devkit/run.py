@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -157,7 +158,9 @@ def run() -> None:
     STATE.mkdir(exist_ok=True)
     with ExitStack() as stack:
         say("Starting Redis, RabbitMQ and PostgreSQL (with the Supabase schema)…")
-        services = stack.enter_context(LocalServices(REPO, STATE / "services-data"))
+        data = STATE / "services-data"
+        shutil.rmtree(data, ignore_errors=True)  # every run starts from the seeded schema
+        services = stack.enter_context(LocalServices(REPO, data))
         env = {
             **services.env(),
             "EUGLENA_ENV": "dev",
