@@ -51,9 +51,19 @@ case "${1:-}" in
   *) echo "usage: $0 [--bin-dir|--check]" >&2; exit 2 ;;
 esac
 
-if is_built; then
+up_to_date() {
+  is_built || return 1
   log "up to date: Kubernetes $KUBERNETES_VERSION, etcd $ETCD_VERSION, kwok $KWOK_VERSION in $bin"
-  exit 0
+}
+up_to_date && exit 0
+
+# One build at a time per cache (make and a test session may both ask for the tools).
+mkdir -p "$dest"
+exec 9>"$dest/build.lock"
+if ! flock -n 9; then
+  log "another build of $dest is running; waiting for it"
+  flock 9
+  up_to_date && exit 0
 fi
 
 GO="${GO:-$(command -v go || true)}"
@@ -73,7 +83,8 @@ mkdir -p "$staging"
 # Print one line per 100 compiled packages so a long cold build shows progress.
 progress() {
   awk -v what="$1" '{ n++; if (n % 100 == 0) { printf "[k8s-tools]   %s: %d packages compiled\n", what, n; fflush() } }
-    END { printf "[k8s-tools]   %s: %d packages compiled\n", what, n }' >&2
+    END { if (n) printf "[k8s-tools]   %s: %d packages compiled\n", what, n
+          else printf "[k8s-tools]   %s: all packages in Go build cache, linked\n", what }' >&2
 }
 
 go_build() { # <what> <module dir> <ldflags> <packages...>

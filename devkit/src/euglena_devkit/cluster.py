@@ -226,7 +226,6 @@ class LocalCluster:
                 f"--listen-peer-urls={peer_url}",
                 f"--initial-advertise-peer-urls={peer_url}",
                 f"--initial-cluster=euglena={peer_url}",
-                "--listen-metrics-urls=",
                 # A throwaway cluster does not need durable writes; fsync dominates start-up.
                 "--unsafe-no-fsync",
                 "--log-level=warn",
@@ -244,6 +243,9 @@ class LocalCluster:
                 f"--etcd-servers={etcd_url}",
                 "--bind-address=127.0.0.1",
                 "--advertise-address=127.0.0.1",
+                # The reconciler refuses loopback addresses for the `kubernetes` Endpoints;
+                # nothing in-cluster dials the API server through that Service here.
+                "--endpoint-reconciler-type=none",
                 f"--secure-port={port}",
                 f"--cert-dir={self.workdir / 'apiserver'}",
                 f"--tls-cert-file={pki.serving.cert}",
