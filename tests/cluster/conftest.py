@@ -62,10 +62,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if not ours or tools_built():
         return
     reason = _can_build()
-    if reason is not None or os.environ.get("EUGLENA_K8S_NO_BUILD"):
+    if os.environ.get("EUGLENA_K8S_BIN"):
+        reason = f"EUGLENA_K8S_BIN={os.environ['EUGLENA_K8S_BIN']} lacks some of them"
+    elif os.environ.get("EUGLENA_K8S_NO_BUILD"):
+        reason = "EUGLENA_K8S_NO_BUILD is set"
+    if reason is not None:
         _unavailable = (
             f"Kubernetes tools are not built for the pinned versions and cannot be built here "
-            f"({reason or 'EUGLENA_K8S_NO_BUILD is set'}); run `make k8s-tools`"
+            f"({reason}); run `make k8s-tools`"
         )
         return
     # Building is slow when cold (see docs/cluster.md), so it happens here, outside any

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import tempfile
 from pathlib import Path
 from types import TracebackType
@@ -31,8 +30,17 @@ from euglena_devkit.cluster_procs import (
     http_ok,
     poll,
 )
+from euglena_devkit.cluster_tools import (
+    REPO_ROOT,
+    TOOLS,
+    build_tools,
+    stages_file,
+    tools_bin_dir,
+    tools_built,
+)
 
 __all__ = [
+    "REPO_ROOT",
     "ClusterError",
     "LocalCluster",
     "ToolsMissing",
@@ -41,17 +49,6 @@ __all__ = [
     "tools_built",
 ]
 
-REPO_ROOT: Path = Path(__file__).resolve().parents[3]
-BUILD_SCRIPT = REPO_ROOT / "hack" / "k8s" / "build.sh"
-TOOLS = (
-    "etcd",
-    "kube-apiserver",
-    "kube-controller-manager",
-    "kube-scheduler",
-    "kwok",
-    "kubectl",
-    "helm",
-)
 FAKE_NODE_ANNOTATION = ("kwok.x-k8s.io/node", "fake")
 SERVICE_ACCOUNT_ISSUER = "https://kubernetes.default.svc.cluster.local"
 
@@ -61,34 +58,6 @@ _CLIENTS = {
     "scheduler": ("system:kube-scheduler", None),
     "kwok": ("kwok-controller", "system:masters"),
 }
-
-
-def tools_bin_dir() -> Path:
-    """Where the pinned binaries live: ``$EUGLENA_K8S_BIN`` or the build script's cache."""
-    override = os.environ.get("EUGLENA_K8S_BIN")
-    if override:
-        return Path(override)
-    out = subprocess.run(
-        ["bash", str(BUILD_SCRIPT), "--bin-dir"], capture_output=True, text=True, check=True
-    )
-    return Path(out.stdout.strip())
-
-
-def tools_built(bin_dir: Path | None = None) -> bool:
-    if bin_dir is not None or os.environ.get("EUGLENA_K8S_BIN"):
-        directory = bin_dir or tools_bin_dir()
-        return all((directory / tool).is_file() for tool in TOOLS) and _stages(directory).is_file()
-    return subprocess.run(["bash", str(BUILD_SCRIPT), "--check"], check=False).returncode == 0
-
-
-def build_tools() -> Path:
-    """Build (or confirm) the pinned binaries; progress goes to stderr. Returns the bin dir."""
-    subprocess.run(["bash", str(BUILD_SCRIPT)], check=True)
-    return tools_bin_dir()
-
-
-def _stages(bin_dir: Path) -> Path:
-    return bin_dir.parent / "kwok-stages.yaml"
 
 
 class LocalCluster:
@@ -318,7 +287,7 @@ class LocalCluster:
             [
                 self._bin("kwok"),
                 f"--kubeconfig={kubeconfig}",
-                f"--config={_stages(self.bin_dir)}",
+                f"--config={stages_file(self.bin_dir)}",
                 "--manage-all-nodes=false",
                 f"--manage-nodes-with-annotation-selector={key}={value}",
                 "--node-lease-duration-seconds=40",

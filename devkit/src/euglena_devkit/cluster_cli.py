@@ -16,7 +16,13 @@ import time
 
 import httpx
 
-from euglena_devkit.cluster import REPO_ROOT, LocalCluster, build_tools, tools_bin_dir
+from euglena_devkit.cluster import (
+    REPO_ROOT,
+    LocalCluster,
+    build_tools,
+    tools_bin_dir,
+    tools_built,
+)
 from euglena_devkit.cluster_procs import ClusterError
 
 STATE_DIR = REPO_ROOT / ".run" / "cluster"
@@ -80,7 +86,7 @@ def up(nodes: int) -> int:
     if state:
         _stop(state)
     shutil.rmtree(STATE_DIR, ignore_errors=True)
-    bin_dir = build_tools()
+    bin_dir = tools_bin_dir() if tools_built() else build_tools()
     started = time.monotonic()
     cluster = LocalCluster(bin_dir, workdir=STATE_DIR, nodes=nodes, detach=True)
     try:
