@@ -1,7 +1,8 @@
 # Local Kubernetes control plane (etcd, kube-apiserver, controller-manager, scheduler, kwok),
 # built from pinned Go modules into $(EUGLENA_CACHE)/k8s-<version>/bin. See docs/cluster.md.
 
-CLUSTER_PYTHON ?= uv run --quiet python
+UV ?= uv
+CLUSTER_PYTHON ?= $(UV) run --frozen --quiet python
 CLUSTER_NODES ?= 2
 export CLUSTER_NODES
 
@@ -10,11 +11,11 @@ export CLUSTER_NODES
 k8s-tools: ## Build (once, cached outside the repo) kube-apiserver, controller-manager, scheduler, etcd, kwok; fetch kubectl, helm
 	@bash hack/k8s/build.sh
 
-cluster-up: k8s-tools ## Start a detached local cluster with $(CLUSTER_NODES) fake nodes; prints the kubeconfig path
+cluster-up: k8s-tools ## Start a detached local cluster (CLUSTER_NODES fake nodes, default 2); prints the kubeconfig path
 	@$(CLUSTER_PYTHON) -m euglena_devkit.cluster up
 
 cluster-down: ## Stop the cluster started by cluster-up
 	@$(CLUSTER_PYTHON) -m euglena_devkit.cluster down
 
-cluster-env: ## Print shell exports (KUBECONFIG, PATH with kubectl and helm): eval "$$(make -s cluster-env)"
+cluster-env: ## Print shell exports (KUBECONFIG, PATH with kubectl and helm): eval "$(make -s cluster-env)"
 	@$(CLUSTER_PYTHON) -m euglena_devkit.cluster env
