@@ -57,12 +57,12 @@ async def cleanup(memo: kopf.Memo, **_: Any) -> None:
 
 
 @kopf.on.event(GROUP, VERSION, TASKS)
-def track_task(type: str | None, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+async def track_task(type: str | None, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
     memo.services.registry.observe(type, body)
 
 
 @kopf.on.event(GROUP, VERSION, POOLS)
-def track_pool(type: str | None, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+async def track_pool(type: str | None, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
     memo.services.pools.observe(type, body)
 
 

@@ -16,12 +16,11 @@ import pytest
 import redis
 import yaml
 from kubernetes import client
+from operator_kit import OperatorProcess, kubectl_json, running_operator, until
 
 from euglena.keys import DEFAULT_WORKER_STATUS_SET_KEY, worker_status_key
 from euglena.messages import mandates_queue_arguments
 from euglena_devkit.cluster_testing import K8sCluster
-
-from .conftest import OperatorProcess, kubectl_json, running_operator, until
 
 pytestmark = pytest.mark.cluster
 

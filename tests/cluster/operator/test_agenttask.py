@@ -20,6 +20,7 @@ import asyncpg
 import httpx
 import pytest
 import yaml
+from operator_kit import OperatorProcess, kubectl_json, running_operator
 
 from euglena.settings import DEV_JWT_SECRET
 from euglena_devkit.cluster_testing import K8sCluster, eventually
@@ -27,8 +28,6 @@ from euglena_devkit.fakes.model import FakeModelServer, tool
 from euglena_devkit.gateway import gateway_env
 from euglena_devkit.services import free_port
 from euglena_gateway.devtokens import mint_service_token
-
-from .conftest import OperatorProcess, kubectl_json, running_operator
 
 pytestmark = pytest.mark.cluster
 
