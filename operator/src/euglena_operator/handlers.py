@@ -28,7 +28,6 @@ async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) ->
     configure_kopf(settings, config)
     services = build_services(config)
     services.metrics.serve(config.metrics_port)
-    services.background.append(asyncio.create_task(run_sync_loop(services), name="task-sync"))
     memo.services = services
 
 
@@ -58,7 +57,12 @@ async def cleanup(memo: kopf.Memo, **_: Any) -> None:
 
 @kopf.on.event(GROUP, VERSION, TASKS)
 async def track_task(type: str | None, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
-    memo.services.registry.observe(type, body)
+    services: Services = memo.services
+    services.registry.observe(type, body)
+    if not services.background:
+        # Started from a resource handler, not at startup: only here does the task inherit
+        # kopf's context for posting Events.
+        services.background.append(asyncio.create_task(run_sync_loop(services), name="sync"))
 
 
 @kopf.on.event(GROUP, VERSION, POOLS)
