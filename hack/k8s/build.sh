@@ -79,21 +79,26 @@ started=$SECONDS
 staging="$dest/bin.partial"
 rm -rf "$staging"
 mkdir -p "$staging"
+: >"$dest/build.log"
 
 # Print one line per 100 compiled packages so a long cold build shows progress.
 progress() {
-  awk -v what="$1" '{ n++; if (n % 100 == 0) { printf "[k8s-tools]   %s: %d packages compiled\n", what, n; fflush() } }
+  awk -v what="$1" -v total="$2" '{ n++; if (n % 100 == 0) { printf "[k8s-tools]   %s: %d of at most %d packages compiled\n", what, n, total; fflush() } }
     END { if (n) printf "[k8s-tools]   %s: %d packages compiled\n", what, n
           else printf "[k8s-tools]   %s: all packages in Go build cache, linked\n", what }' >&2
 }
 
 go_build() { # <what> <module dir> <ldflags> <packages...>
-  local what="$1" dir="$2" ldflags="$3"
+  local what="$1" dir="$2" ldflags="$3" total
   shift 3
   log "building $what ($(( SECONDS - started ))s elapsed)"
-  (cd "$here/$dir" && "$GO" build -v -trimpath -ldflags "$ldflags" -o "$staging/" "$@") 2>&1 | progress "$what"
-  local rc=${PIPESTATUS[0]}
-  [[ $rc -eq 0 ]] || { log "building $what failed (exit $rc); rerun with: cd hack/k8s/$dir && go build ./..."; exit "$rc"; }
+  total="$(cd "$here/$dir" && "$GO" list -deps "$@" | wc -l)"
+  if ! (cd "$here/$dir" && "$GO" build -v -trimpath -ldflags "$ldflags" -o "$staging/" "$@") 2>&1 \
+    | tee -a "$dest/build.log" | progress "$what" "$total"; then
+    tail -n 30 "$dest/build.log" >&2
+    log "building $what failed; full output in $dest/build.log"
+    exit 1
+  fi
 }
 
 log "building Kubernetes $KUBERNETES_VERSION control plane into $bin (cold: 15-30 min on 2 cores)"
