@@ -29,6 +29,7 @@ import pytest
 
 from euglena_devkit.cluster import (
     REPO_ROOT,
+    ClusterError,
     LocalCluster,
     build_tools,
     tools_bin_dir,
@@ -85,7 +86,11 @@ def k8s_cluster(request: pytest.FixtureRequest) -> Iterator[K8sCluster]:
     if _unavailable:
         pytest.skip(_unavailable)
     local = LocalCluster(tools_bin_dir(), nodes=int(os.environ.get("CLUSTER_NODES", "2")))
-    local.start()
+    try:
+        local.start()
+    except ClusterError:
+        _keep_logs(request, local)
+        raise
     cluster = K8sCluster(
         local=local,
         kubeconfig=local.kubeconfig,
@@ -98,14 +103,18 @@ def k8s_cluster(request: pytest.FixtureRequest) -> Iterator[K8sCluster]:
         yield cluster
     finally:
         if request.session.testsfailed:
-            shutil.rmtree(LOGS_ARTIFACTS, ignore_errors=True)
-            local.copy_logs(LOGS_ARTIFACTS)
-            capture = request.config.pluginmanager.getplugin("capturemanager")
-            with capture.global_and_fixture_disabled():
-                sys.stderr.write(f"\ncluster component logs copied to {LOGS_ARTIFACTS}\n")
-                for name in local.pids:
-                    sys.stderr.write(f"--- {name} (last lines) ---\n{local.log_tail(name, 10)}\n")
+            _keep_logs(request, local)
         local.stop()
+
+
+def _keep_logs(request: pytest.FixtureRequest, local: LocalCluster) -> None:
+    shutil.rmtree(LOGS_ARTIFACTS, ignore_errors=True)
+    local.copy_logs(LOGS_ARTIFACTS)
+    capture = request.config.pluginmanager.getplugin("capturemanager")
+    with capture.global_and_fixture_disabled():
+        sys.stderr.write(f"\ncluster component logs copied to {LOGS_ARTIFACTS}\n")
+        for log in sorted(local.logs_dir.glob("*.log")):
+            sys.stderr.write(f"--- {log.stem} (last lines) ---\n{local.log_tail(log.stem, 10)}\n")
 
 
 @pytest.fixture(scope="session")

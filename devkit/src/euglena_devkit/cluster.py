@@ -111,8 +111,11 @@ class LocalCluster:
             )
         try:
             self._start()
-        except BaseException:
+        except BaseException as exc:
+            # Keep the work dir: its logs are what explains the failure.
+            self._own_workdir = False
             self.stop()
+            exc.add_note(f"control plane logs: {self.logs_dir}")
             raise
 
     def stop(self) -> None:
