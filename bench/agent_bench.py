@@ -2,14 +2,17 @@
 
 P2 = p50 of submit → ``accepted`` ÷ p50 of a bare publish → consume, on the same RabbitMQ.
      "Submit" is the gateway's work on the hot path (SET the pending task in Redis, publish
-     with confirms); "accepted" is the moment the agent's compare-and-set lands in Redis,
-     observed through Redis keyspace notifications. Target ≤ 2.
+     with confirms); "accepted" is the moment the agent's compare-and-set lands in Redis: the
+     Redis keyspace notification of the first write after the pending one. The agent is a
+     real ``python -m euglena_agent`` process; the bench client runs in this one. Target ≤ 2.
 P3 = framework overhead per tick against a zero-latency model server (in another process):
-     (task wall time − time inside chat-completions requests) ÷ ticks. It covers the Redis
-     status write and cancellation read, ChromaDB memory store + recall, prompt building and
-     parsing. Target ≤ 5 ms.
+     (task wall time − time inside chat-completions requests) ÷ ticks, the request time read
+     from the worker's ``/metrics``. It covers the status write per tick, memory (in-process
+     recall, the ChromaDB recall at task start and the batched ChromaDB writes flushed before
+     the terminal status), prompt building and parsing. Target ≤ 5 ms.
 
-Real Redis and RabbitMQ are started on free loopback ports and stopped afterwards.
+Real Redis and RabbitMQ are started on free loopback ports and stopped afterwards. Both ratios
+come from one run; the machine's load average is printed with them.
 """
 
 from __future__ import annotations
@@ -17,24 +20,29 @@ from __future__ import annotations
 import argparse
 import asyncio
 import multiprocessing
+import os
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 import aio_pika
+import httpx
 from redis.asyncio import Redis
 
 from euglena.adapters.redis_status import RedisStatusStore
 from euglena.keys import task_key
 from euglena.messages import MANDATES_QUEUE, TaskMessage, mandates_queue_arguments
 from euglena.status import TaskStatus
-from euglena.task import new_task
-from euglena_agent.settings import AgentSettings
-from euglena_agent.worker import build_worker
+from euglena.task import Task, new_task
 from euglena_devkit.fakes import FakeModelServer, tool
-from euglena_devkit.services import RabbitMQServer, RedisServer
+from euglena_devkit.services import RabbitMQServer, RedisServer, free_port
+
+LLM_SUM = "euglena_agent_llm_request_duration_seconds_sum"
 
 
 def _serve_model(port_queue: Any, ticks: int) -> None:
@@ -46,6 +54,51 @@ def _serve_model(port_queue: Any, ticks: int) -> None:
     port_queue.put(server.port)
     while True:
         time.sleep(3600)
+
+
+class WorkerProcess:
+    """``python -m euglena_agent`` with its log in ``log_path``."""
+
+    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+        self.health_url = f"http://127.0.0.1:{env['HEALTH_PORT']}"
+        self._log = log_path.open("wb")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "euglena_agent"],
+            env={**os.environ, **env},
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+
+    async def ready(self, timeout: float = 120) -> None:
+        deadline = time.monotonic() + timeout
+        async with httpx.AsyncClient() as client:
+            while time.monotonic() < deadline:
+                if self.proc.poll() is not None:
+                    raise RuntimeError(f"worker exited with {self.proc.returncode}")
+                try:
+                    if (await client.get(self.health_url + "/healthz")).status_code == 200:
+                        return
+                except httpx.HTTPError:
+                    pass
+                await asyncio.sleep(0.1)
+        raise RuntimeError("worker did not become healthy")
+
+    async def metric(self, name: str) -> float:
+        async with httpx.AsyncClient() as client:
+            text = (await client.get(self.health_url + "/metrics")).text
+        for line in text.splitlines():
+            if line.startswith(name + " "):
+                return float(line.split()[-1])
+        return 0.0
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self._log.close()
 
 
 async def bare_publish_consume(amqp_url: str, n: int) -> list[float]:
@@ -74,6 +127,17 @@ async def bare_publish_consume(amqp_url: str, n: int) -> list[float]:
         return samples
 
 
+async def _publish(channel: aio_pika.abc.AbstractChannel, task: Task) -> None:
+    await channel.default_exchange.publish(
+        aio_pika.Message(
+            TaskMessage.from_task(task).to_body(),
+            message_id=str(task.correlation_id),
+            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+        ),
+        routing_key=MANDATES_QUEUE,
+    )
+
+
 async def submit_to_accepted(amqp_url: str, redis_url: str, n: int) -> list[float]:
     redis = Redis.from_url(redis_url, decode_responses=True)
     await redis.config_set("notify-keyspace-events", "K$")
@@ -87,34 +151,61 @@ async def submit_to_accepted(amqp_url: str, redis_url: str, n: int) -> list[floa
         )
         for _ in range(n):
             task = new_task(user_id=uuid.uuid4(), mandate="P2 bench", max_ticks=1)
-            key = task_key(task.correlation_id)
             pubsub = redis.pubsub()
-            await pubsub.subscribe(f"__keyspace@0__:{key}")
+            await pubsub.subscribe(f"__keyspace@0__:{task_key(task.correlation_id)}")
             start = time.perf_counter()
             await store.put(task)
-            await channel.default_exchange.publish(
-                aio_pika.Message(
-                    TaskMessage.from_task(task).to_body(),
-                    message_id=str(task.correlation_id),
-                    delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-                ),
-                routing_key=MANDATES_QUEUE,
-            )
-            accepted = None
-            while True:
+            await _publish(channel, task)
+            writes: list[float] = []
+            stored = None
+            while stored is None or not stored.is_terminal:
                 event = await pubsub.get_message(ignore_subscribe_messages=True, timeout=5)
                 if event is None:
                     continue
-                stored = await store.get(task.correlation_id)
-                assert stored is not None
-                if accepted is None and stored.status.rank >= TaskStatus.ACCEPTED.rank:
-                    accepted = time.perf_counter() - start
-                if stored.is_terminal:
-                    break
+                writes.append(time.perf_counter())
+                if len(writes) >= 2:
+                    stored = await store.get(task.correlation_id)
             await pubsub.aclose()
-            samples.append(accepted or 0.0)
+            assert stored.status is TaskStatus.COMPLETED, stored
+            samples.append(writes[1] - start)  # writes[0] is the pending SET above
     await redis.aclose()
     return samples
+
+
+async def tick_overhead(worker: WorkerProcess, amqp_url: str, redis_url: str, ticks: int) -> Any:
+    llm_before = await worker.metric(LLM_SUM)
+    redis = Redis.from_url(redis_url, decode_responses=True)
+    store = RedisStatusStore(redis)
+    task = new_task(user_id=uuid.uuid4(), mandate="P3 bench", max_ticks=ticks)
+    connection = await aio_pika.connect_robust(amqp_url)
+    async with connection:
+        channel = await connection.channel(publisher_confirms=True)
+        await store.put(task)
+        await _publish(channel, task)
+        while True:
+            stored = await store.get(task.correlation_id)
+            if stored is not None and stored.is_terminal:
+                break
+            await asyncio.sleep(0.01)
+    await redis.aclose()
+    assert stored.status is TaskStatus.COMPLETED and stored.ticks == ticks, stored
+    assert stored.started_at is not None and stored.completed_at is not None
+    wall = (stored.completed_at - stored.started_at).total_seconds()
+    llm = await worker.metric(LLM_SUM) - llm_before
+    return (wall - llm) / ticks, wall / ticks
+
+
+def _worker_env(redis_url: str, amqp_url: str, model_port: int, tmp: str) -> dict[str, str]:
+    return {
+        "EUGLENA_ENV": "dev",
+        "REDIS_URL": redis_url,
+        "RABBITMQ_URL": amqp_url,
+        "MODEL_API_URL": f"http://127.0.0.1:{model_port}/v1",
+        "CHROMA_PATH": f"{tmp}/chroma",
+        "HEALTH_PORT": str(free_port()),
+        "HEALTH_HOST": "127.0.0.1",
+        "WORKER_ID": "bench-agent",
+    }
 
 
 async def run(args: argparse.Namespace) -> None:
@@ -128,27 +219,22 @@ async def run(args: argparse.Namespace) -> None:
         RabbitMQServer() as rabbit,
         tempfile.TemporaryDirectory() as tmp,
     ):
-        settings = AgentSettings(
-            redis_url=redis_server.url,
-            rabbitmq_url=rabbit.amqp_url,
-            model_api_url=f"http://127.0.0.1:{model_port}/v1",
-            chroma_path=f"{tmp}/chroma",
-            health_port=0,
-            health_host="127.0.0.1",
-            worker_id="bench-agent",
-        )
-        async with build_worker(settings) as worker:
-            stop = asyncio.Event()
-            running = asyncio.create_task(worker.run(stop))
-            while not worker.consumer.consuming:
-                await asyncio.sleep(0.05)
+        env = _worker_env(redis_server.url, rabbit.amqp_url, model_port, tmp)
+        worker = WorkerProcess(env, Path(tmp) / "agent.log")
+        try:
+            await worker.ready()
+            # one task first, so that the worker has opened its memory before measuring
+            await submit_to_accepted(rabbit.amqp_url, redis_server.url, 1)
             bare = await bare_publish_consume(rabbit.amqp_url, args.n)
             accepted = await submit_to_accepted(rabbit.amqp_url, redis_server.url, args.n)
-            overhead, per_tick = await tick_overhead(worker, rabbit.amqp_url, args.ticks)
-            stop.set()
-            await running
+            overhead, per_tick = await tick_overhead(
+                worker, rabbit.amqp_url, redis_server.url, args.ticks
+            )
+        finally:
+            worker.stop()
     model.terminate()
     p50_bare, p50_acc = statistics.median(bare), statistics.median(accepted)
+    print(f"load average           {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(f"bare publish→consume   p50 {p50_bare * 1e3:7.2f} ms  (n={args.n})")
     print(f"submit→accepted        p50 {p50_acc * 1e3:7.2f} ms  (n={args.n})")
     print(f"P2 = {p50_acc / p50_bare:.2f}  (target ≤ 2)")
@@ -156,42 +242,11 @@ async def run(args: argparse.Namespace) -> None:
     print(f"P3 = {overhead * 1e3:.2f} ms framework overhead per tick  (target ≤ 5 ms)")
 
 
-async def tick_overhead(worker: Any, amqp_url: str, ticks: int) -> tuple[float, float]:
-    registry = worker.metrics.registry
-    llm_before = registry.get_sample_value("euglena_agent_llm_request_duration_seconds_sum") or 0
-    redis = Redis.from_url(worker.settings.redis_url, decode_responses=True)
-    store = RedisStatusStore(redis)
-    task = new_task(user_id=uuid.uuid4(), mandate="P3 bench", max_ticks=ticks)
-    connection = await aio_pika.connect_robust(amqp_url)
-    async with connection:
-        channel = await connection.channel(publisher_confirms=True)
-        await store.put(task)
-        await channel.default_exchange.publish(
-            aio_pika.Message(
-                TaskMessage.from_task(task).to_body(), message_id=str(task.correlation_id)
-            ),
-            routing_key=MANDATES_QUEUE,
-        )
-        while True:
-            stored = await store.get(task.correlation_id)
-            if stored is not None and stored.is_terminal:
-                break
-            await asyncio.sleep(0.01)
-    await redis.aclose()
-    assert stored.status is TaskStatus.COMPLETED and stored.ticks == ticks, stored
-    assert stored.started_at is not None and stored.completed_at is not None
-    wall = (stored.completed_at - stored.started_at).total_seconds()
-    llm = (
-        registry.get_sample_value("euglena_agent_llm_request_duration_seconds_sum") or 0
-    ) - llm_before
-    return (wall - llm) / ticks, wall / ticks
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--n", type=int, default=200, help="samples for P2")
     parser.add_argument("--ticks", type=int, default=100, help="ticks of the P3 task")
-    asyncio.run(run(parser.parse_args()))
+    asyncio.run(run(parser.parse_args(sys.argv[1:] if __name__ == "__main__" else [])))
 
 
 if __name__ == "__main__":

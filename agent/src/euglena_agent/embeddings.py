@@ -10,6 +10,7 @@ bucket. It is a sound default for recall of facts the agent itself observed; con
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import re
@@ -38,15 +39,20 @@ class HashingEmbedder:
         features = words + [f"{a} {b}" for a, b in zip(words, words[1:], strict=False)]
         values = [0.0] * self.dimensions
         for feature in features:
-            digest = hashlib.blake2b(feature.encode(), digest_size=8).digest()
-            number = int.from_bytes(digest, "big")
-            sign = 1.0 if number & 1 else -1.0
-            values[(number >> 1) % self.dimensions] += sign
+            bucket, sign = _bucket(feature, self.dimensions)
+            values[bucket] += sign
         norm = math.sqrt(sum(v * v for v in values))
         if norm == 0:
             values[0] = 1.0
             return values
         return [v / norm for v in values]
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _bucket(feature: str, dimensions: int) -> tuple[int, float]:
+    """Bucket and sign of one feature; cached, as a task's words repeat from tick to tick."""
+    number = int.from_bytes(hashlib.blake2b(feature.encode(), digest_size=8).digest(), "big")
+    return (number >> 1) % dimensions, 1.0 if number & 1 else -1.0
 
 
 class OpenAIEmbedder:

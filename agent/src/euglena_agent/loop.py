@@ -1,9 +1,10 @@
 """The ticked agent loop: decide one action per tick, run it, observe, remember.
 
-Each tick: check the task is still wanted (cancellation), recall memory, build the prompt, ask
-the model for one action (a malformed reply is retried once, then recorded as an ``invalid``
-tick), run the tool, store the observation. At the last allowed tick the model is told — and,
-with tool calling, forced — to exit with a final answer.
+Each tick: recall memory (in process), build the prompt, ask the model for one action (a
+malformed reply is retried once, then recorded as an ``invalid`` tick), run the tool, index the
+observation, report the tick — one status write, whose refusal over a cancelled task stops the
+loop. At the last allowed tick the model is told — and, with tool calling, forced — to exit
+with a final answer. The exit tick counts as a tick and its action is the task's last action.
 """
 
 from __future__ import annotations
@@ -18,10 +19,10 @@ from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait
 from euglena.task import Task
 from euglena_agent.actions import Action, ActionName
 from euglena_agent.errors import MalformedOutput, ModelError
+from euglena_agent.memory import Memory, TaskMemory
 from euglena_agent.metrics import AgentMetrics
 from euglena_agent.ports import (
     ChatModel,
-    Memory,
     ModelReply,
     ModelRequest,
     Observation,
@@ -32,6 +33,7 @@ from euglena_agent.prompt import build_messages
 from euglena_agent.tools.toolbox import Toolbox
 
 log = logging.getLogger(__name__)
+_FIRST_RETRY_DELAY = 0.5
 
 CORRECTION = (
     "Your last reply was not a valid action ({error}). Reply again with exactly one action: "
@@ -40,11 +42,9 @@ CORRECTION = (
 
 
 class Progress(Protocol):
-    async def before_tick(self, tick: int) -> None:
-        """Raise TaskStopped when the task was cancelled or finished elsewhere."""
+    async def after_tick(self, tick: int, action: str, usage: dict[str, int]) -> None:
+        """Report the tick; raise TaskStopped when the task was cancelled or finished elsewhere."""
         ...
-
-    async def after_tick(self, tick: int, action: str, usage: dict[str, int]) -> None: ...
 
 
 @dataclass(slots=True)
@@ -52,6 +52,7 @@ class LoopOutcome:
     result: str | None = None
     error: str | None = None
     ticks: int = 0
+    last_action: str | None = None
     usage: dict[str, int] = field(
         default_factory=lambda: {"prompt_tokens": 0, "completion_tokens": 0, "llm_requests": 0}
     )
@@ -59,7 +60,6 @@ class LoopOutcome:
 
 @dataclass(frozen=True, slots=True)
 class LoopConfig:
-    recall_k: int = 3
     max_observation_chars: int = 4000
     model_attempts: int = 3
 
@@ -80,27 +80,22 @@ class AgentLoop:
         self._config = config
 
     async def run(self, task: Task, progress: Progress) -> LoopOutcome:
-        writes: dict[int, asyncio.Task[None]] = {}
+        memory = self._memory.for_task(task)
         try:
-            return await self._ticks(task, progress, writes)
+            return await self._ticks(task, progress, memory)
         finally:
-            await asyncio.gather(*writes.values(), return_exceptions=True)
+            await memory.close()
 
-    async def _ticks(
-        self, task: Task, progress: Progress, writes: dict[int, asyncio.Task[None]]
-    ) -> LoopOutcome:
-        """The ticks; each observation is stored in memory in the background (``writes``)
-        while the next tick runs, and awaited before a recall that may need it."""
+    async def _ticks(self, task: Task, progress: Progress, memory: TaskMemory) -> LoopOutcome:
         out = LoopOutcome()
         observations: list[Observation] = []
         for tick in range(1, task.max_ticks + 1):
-            await progress.before_tick(tick)
             ctx = TickContext(
                 mandate=task.mandate,
                 tick=tick,
                 max_ticks=task.max_ticks,
                 observations=tuple(observations),
-                recalled=tuple(await self._recall(task, observations, writes)),
+                recalled=tuple(await self._recall(task, observations, memory)),
                 can_search=self._toolbox.can_search,
             )
             action, error = await self._decide(ctx, out)
@@ -108,11 +103,13 @@ class AgentLoop:
             if action is not None and action.name is ActionName.EXIT:
                 self._metrics.ticks.labels("exit").inc()
                 out.result = action.argument
+                out.last_action = action.describe()
                 return out
             observation = await self._observe(tick, action, error)
             observations.append(observation)
+            out.last_action = observation.action
             if action is not None:
-                writes[tick] = asyncio.create_task(self._remember(task, tick, action, observation))
+                await self._remember(memory, tick, action, observation)
             await progress.after_tick(tick, observation.action, dict(out.usage))
         out.error = f"no final answer after {task.max_ticks} ticks"
         return out
@@ -126,38 +123,22 @@ class AgentLoop:
         return Observation(tick, action.describe(), text)
 
     async def _remember(
-        self, task: Task, tick: int, action: Action, observation: Observation
+        self, memory: TaskMemory, tick: int, action: Action, observation: Observation
     ) -> None:
         try:
-            await self._memory.remember(
-                task_id=str(task.correlation_id),
-                user_id=str(task.user_id),
-                tick=tick,
-                action=action.name.value,
-                text=observation.text,
-            )
+            await memory.add(tick=tick, action=action.name.value, text=observation.text)
         except Exception:
-            log.exception("memory could not store tick %d of %s", tick, task.correlation_id)
+            log.exception("memory could not index tick %d of %s", tick, memory.task_id)
 
     async def _recall(
-        self,
-        task: Task,
-        observations: list[Observation],
-        writes: dict[int, asyncio.Task[None]],
+        self, task: Task, observations: list[Observation], memory: TaskMemory
     ) -> list[Recalled]:
-        if not observations or self._config.recall_k == 0:
+        if not observations:
             return []
         latest = observations[-1]
         # the latest observation is quoted in full and excluded from recall: older ones only
-        older = [w for t, w in writes.items() if t < latest.tick]
-        await asyncio.gather(*older)
         try:
-            return await self._memory.recall(
-                user_id=str(task.user_id),
-                query=f"{task.mandate}\n{latest.action}",
-                k=self._config.recall_k,
-                exclude_tick=(str(task.correlation_id), latest.tick),
-            )
+            return await memory.recall(f"{task.mandate}\n{latest.action}", exclude_tick=latest.tick)
         except Exception:
             log.exception("memory recall failed for %s", task.correlation_id)
             return []
@@ -180,8 +161,15 @@ class AgentLoop:
 
     async def _ask(self, request: ModelRequest, out: LoopOutcome) -> ModelReply:
         out.usage["llm_requests"] += 1
+        try:
+            return await self._model.decide(request)
+        except ModelError as exc:
+            if not _transient_model_error(exc) or self._config.model_attempts <= 1:
+                raise
+            log.info("model request failed (%s); retrying", exc)
+        await asyncio.sleep(_FIRST_RETRY_DELAY)
         async for attempt in AsyncRetrying(
-            stop=stop_after_attempt(self._config.model_attempts),
+            stop=stop_after_attempt(self._config.model_attempts - 1),
             wait=wait_exponential(multiplier=0.5, max=10),
             retry=retry_if_exception(_transient_model_error),
             reraise=True,

@@ -32,17 +32,12 @@ class Outcome(StrEnum):
 
 
 class _TaskProgress:
-    """Reports ticks to Redis and notices cancellation between ticks."""
+    """Reports each tick to Redis in one compare-and-set; its refusal over a terminal (e.g.
+    cancelled) task raises TaskStopped, which stops the loop before its next tick."""
 
     def __init__(self, status: StatusManager, task: Task) -> None:
         self._status = status
         self.task = task
-
-    async def before_tick(self, tick: int) -> None:
-        stored = await self._status.get(self.task.correlation_id)
-        if stored is not None and stored.is_terminal:
-            log.info("task %s is %s before tick %d", stored.correlation_id, stored.status, tick)
-            raise TaskStopped(stored.status.value)
 
     async def after_tick(self, tick: int, action: str, usage: dict[str, int]) -> None:
         update = self.task.evolve(
@@ -166,11 +161,18 @@ class MandateService:
 def _final(task: Task, outcome: LoopOutcome) -> Task:
     ticks = max(outcome.ticks, task.ticks)
     usage = outcome.usage if outcome.usage.get("llm_requests") else task.usage
+    last = outcome.last_action or task.last_action
     if outcome.result is not None:
         return task.evolve(
-            status=TaskStatus.COMPLETED, result=outcome.result, ticks=ticks, usage=usage
+            status=TaskStatus.COMPLETED,
+            result=outcome.result,
+            ticks=ticks,
+            usage=usage,
+            last_action=last,
         )
-    return task.evolve(status=TaskStatus.FAILED, error=outcome.error, ticks=ticks, usage=usage)
+    return task.evolve(
+        status=TaskStatus.FAILED, error=outcome.error, ticks=ticks, usage=usage, last_action=last
+    )
 
 
 def _lenient_message(body: bytes) -> TaskMessage | None:

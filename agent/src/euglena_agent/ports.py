@@ -1,7 +1,7 @@
 """Ports of the agent: the chat model, the search engine, the page fetcher, the memory.
 
 The loop depends on these Protocols only; adapters live in ``model/``, ``tools/`` and
-``memory.py`` and are chosen by the composition root (``main.py``).
+``memory*.py`` and are chosen by the composition root (``worker.py``).
 """
 
 from __future__ import annotations
@@ -85,11 +85,28 @@ class PageFetcher(Protocol):
     async def fetch_text(self, url: str) -> str: ...
 
 
-class Memory(Protocol):
-    async def remember(
-        self, *, task_id: str, user_id: str, tick: int, action: str, text: str
-    ) -> None: ...
+@dataclass(frozen=True, slots=True)
+class MemoryRecord:
+    """One stored piece of an observation, with the vector it is found by."""
 
-    async def recall(
-        self, *, user_id: str, query: str, k: int, exclude_tick: tuple[str, int] | None
-    ) -> list[Recalled]: ...
+    id: str
+    text: str
+    task_id: str
+    user_id: str
+    tick: int
+    action: str
+    vector: Sequence[float]
+
+
+class MemoryStore(Protocol):
+    """Long-term memory shared by a user's tasks (ChromaDB); never read across users."""
+
+    async def open(self) -> None:
+        """Connect ahead of first use; calling it again does nothing."""
+        ...
+
+    async def upsert(self, records: Sequence[MemoryRecord]) -> None: ...
+
+    async def query(
+        self, *, user_id: str, vector: Sequence[float], n: int
+    ) -> list[MemoryRecord]: ...

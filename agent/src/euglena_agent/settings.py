@@ -113,6 +113,22 @@ class AgentSettings(BaseServiceSettings, RedisSettings, RabbitSettings):
     status_buffer_size: int = Field(
         default=1000, ge=1, description="Pending status updates kept while Redis is away."
     )
+    status_wait_seconds: float = Field(
+        default=120.0,
+        ge=0,
+        description="While Redis is away, how long a claim or terminal status write waits for "
+        "it (holding the message) before the message is requeued.",
+    )
+    status_breaker_reset_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description="After Redis failures open the circuit, seconds before it is tried again.",
+    )
+    memory_flush_timeout_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="At a task's end, how long to wait for its memory writes to ChromaDB.",
+    )
 
     @model_validator(mode="after")
     def _coherent(self) -> AgentSettings:

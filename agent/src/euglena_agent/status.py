@@ -4,7 +4,9 @@ Every write is a compare-and-set through the core ``StatusStore`` (never backwar
 terminal task, ``updated_at`` strictly increasing, TTL refreshed). On top of it: retries with
 exponential backoff and jitter (tenacity), a circuit breaker (purgatory) so a dead Redis fails
 fast instead of stalling every tick, and a bounded buffer of updates that could not be written,
-flushed in the background once Redis answers again.
+flushed in the background once Redis answers again. A progress update (a tick) is buffered
+and the task goes on; a required write (the claim, a terminal status) waits for the flush up to
+``wait_seconds`` while its AMQP message stays unacknowledged, and only then gives up.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import logging
 import uuid
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from purgatory import AsyncCircuitBreakerFactory
 from purgatory.domain.model import OpenedState
@@ -48,6 +50,7 @@ class StatusManager:
         breaker_reset_seconds: float = 10.0,
         wait_initial: float = 0.05,
         wait_max: float = 2.0,
+        wait_seconds: float = 0.0,
     ) -> None:
         self._store = store
         self._attempts = attempts
@@ -59,6 +62,8 @@ class StatusManager:
         )
         self._pending: OrderedDict[uuid.UUID, Task] = OrderedDict()
         self._buffer_size = buffer_size
+        self._wait_seconds = wait_seconds
+        self._waiters: dict[uuid.UUID, tuple[Task, asyncio.Future[WriteResult]]] = {}
 
     @property
     def pending(self) -> int:
@@ -71,19 +76,41 @@ class StatusManager:
     async def write(self, task: Task, *, required: bool = True) -> WriteResult | None:
         """Write ``task``; ``None`` when Redis is away and the update was buffered instead.
 
-        A required write (a terminal status, the first ``accepted``) raises
-        :class:`StatusUnavailable` rather than returning ``None``.
+        A required write (a terminal status, the first ``accepted``) waits for the background
+        flush up to ``wait_seconds``, then raises :class:`StatusUnavailable`; it stays buffered.
         """
         self._buffer(task)
         try:
             result = await self._call(lambda: self._store.put(task))
         except StatusUnavailable:
             if required:
-                raise
+                return await self._flushed(task)
             log.info("status of %s buffered: Redis unavailable", task.correlation_id)
             return None
-        self._settle(task)
+        self._settle(task, result)
         return result
+
+    async def _flushed(self, task: Task) -> WriteResult:
+        if self._wait_seconds <= 0:
+            raise StatusUnavailable(f"Redis unavailable for {task.correlation_id}")
+        log.warning(
+            "Redis unavailable: %s of %s waits up to %gs for it",
+            task.status.value,
+            task.correlation_id,
+            self._wait_seconds,
+        )
+        done: asyncio.Future[WriteResult] = asyncio.get_running_loop().create_future()
+        self._waiters[task.correlation_id] = (task, done)
+        try:
+            async with asyncio.timeout(self._wait_seconds):
+                return await done
+        except TimeoutError:
+            raise StatusUnavailable(
+                f"Redis unavailable for {self._wait_seconds:g}s ({task.correlation_id})"
+            ) from None
+        finally:
+            if self._waiters.get(task.correlation_id, (None, None))[1] is done:
+                del self._waiters[task.correlation_id]
 
     async def advance(self, task: Task, *, required: bool = True) -> Task:
         """Write ``task`` and return what is stored; raise TaskStopped over a terminal task."""
@@ -99,10 +126,12 @@ class StatusManager:
         """Try every buffered update once; return how many are still pending."""
         for task in list(self._pending.values()):
             try:
-                await self._call(lambda t=task: self._store.put(t))  # type: ignore[misc]
+                result = await self._call(lambda t=task: self._store.put(t))  # type: ignore[misc]
             except StatusUnavailable:
                 break
-            self._settle(task)
+            self._settle(task, result)
+        if not self._pending:
+            log.info("buffered status updates written")
         return len(self._pending)
 
     async def run_flusher(self, interval: float = 1.0) -> None:
@@ -118,15 +147,30 @@ class StatusManager:
             dropped, _ = self._pending.popitem(last=False)
             log.warning("status buffer full: dropped pending update of %s", dropped)
 
-    def _settle(self, task: Task) -> None:
+    def _settle(self, task: Task, result: WriteResult) -> None:
         if self._pending.get(task.correlation_id) is task:
             del self._pending[task.correlation_id]
+        waiter = self._waiters.get(task.correlation_id)
+        if waiter is not None and waiter[0] is task and not waiter[1].done():
+            waiter[1].set_result(result)
 
     async def _call(self, operation: Callable[[], Awaitable[T]]) -> T:
+        """One attempt; the retry machinery is built only when that attempt fails."""
         breaker = await self._breakers.get_breaker("redis")
         try:
+            async with breaker:
+                return await operation()
+        except OpenedState as exc:
+            raise StatusUnavailable("Redis circuit is open") from exc
+        except _TRANSIENT as exc:
+            if self._attempts <= 1:
+                raise StatusUnavailable(f"Redis unavailable: {exc!r}") from exc
+        return await self._retry(operation, breaker)
+
+    async def _retry(self, operation: Callable[[], Awaitable[T]], breaker: Any) -> T:
+        try:
             async for attempt in AsyncRetrying(
-                stop=stop_after_attempt(self._attempts),
+                stop=stop_after_attempt(self._attempts - 1),
                 wait=self._wait,
                 retry=retry_if_exception_type(_TRANSIENT),
                 reraise=False,

@@ -17,7 +17,9 @@ from euglena_agent.embeddings import Embedder, HashingEmbedder, OpenAIEmbedder
 from euglena_agent.health import HealthServer
 from euglena_agent.loop import AgentLoop, LoopConfig
 from euglena_agent.mandates import MandateService
-from euglena_agent.memory import ChromaMemory, chroma_client
+from euglena_agent.memory import Memory, MemoryConfig
+from euglena_agent.memory_store import ChromaStore
+from euglena_agent.memory_writer import MemoryWriter
 from euglena_agent.metrics import AgentMetrics
 from euglena_agent.model.offline import OfflineModel
 from euglena_agent.model.openai import OpenAIChatModel
@@ -40,6 +42,7 @@ class Worker:
     presence: WorkerPresence
     consumer: MandateConsumer
     health: HealthServer
+    memory: Memory
 
     async def run(self, stop: asyncio.Event) -> None:
         """Consume until ``stop`` is set, then drain within the grace period."""
@@ -48,6 +51,7 @@ class Worker:
         background = [
             asyncio.create_task(self.presence.run(), name="presence"),
             asyncio.create_task(self.status.run_flusher(), name="status-flusher"),
+            asyncio.create_task(self._open_memory(), name="memory-open"),
         ]
         try:
             await self.consumer.start()
@@ -61,8 +65,16 @@ class Worker:
             await asyncio.gather(*background, return_exceptions=True)
             with contextlib.suppress(Exception):
                 await self.presence.remove()
+            await self.memory.writer.close(self.settings.memory_flush_timeout_seconds)
             await self.consumer.close()
             await self.health.close()
+
+    async def _open_memory(self) -> None:
+        """Import chromadb and open the collection now, not in the first task's path."""
+        try:
+            await self.memory.store.open()
+        except Exception:
+            log.exception("ChromaDB is not available yet; memory will retry on first use")
 
     def check(self) -> dict[str, object]:
         connected = self.consumer.connected
@@ -116,6 +128,8 @@ async def build_worker(settings: AgentSettings) -> AsyncIterator[Worker]:
             RedisStatusStore(redis),
             attempts=settings.status_retry_attempts,
             buffer_size=settings.status_buffer_size,
+            breaker_reset_seconds=settings.status_breaker_reset_seconds,
+            wait_seconds=settings.status_wait_seconds,
         )
         presence = WorkerPresence(
             redis,
@@ -124,9 +138,19 @@ async def build_worker(settings: AgentSettings) -> AsyncIterator[Worker]:
             set_key=settings.worker_status_set_key,
             heartbeat_seconds=settings.heartbeat_seconds,
         )
-        client = await asyncio.to_thread(chroma_client, settings.chroma_url, settings.chroma_path)
-        memory = await ChromaMemory.open(
-            client, settings.chroma_collection, build_embedder(settings, model_http)
+        store = ChromaStore(
+            url=settings.chroma_url,
+            path=settings.chroma_path,
+            collection=settings.chroma_collection,
+        )
+        memory = Memory(
+            store,
+            MemoryWriter(store),
+            build_embedder(settings, model_http),
+            MemoryConfig(
+                recall_k=settings.memory_recall_k,
+                flush_timeout=settings.memory_flush_timeout_seconds,
+            ),
         )
         search = (
             BraveSearch(
@@ -148,10 +172,7 @@ async def build_worker(settings: AgentSettings) -> AsyncIterator[Worker]:
             Toolbox(search=search, visitor=visitor),
             memory,
             metrics,
-            LoopConfig(
-                recall_k=settings.memory_recall_k,
-                max_observation_chars=settings.observation_max_chars,
-            ),
+            LoopConfig(max_observation_chars=settings.observation_max_chars),
         )
         service = MandateService(
             status=status,
@@ -176,7 +197,7 @@ async def build_worker(settings: AgentSettings) -> AsyncIterator[Worker]:
             registry=metrics.registry,
             check=lambda: holder[0].check(),
         )
-        worker = Worker(settings, metrics, status, presence, consumer, health)
+        worker = Worker(settings, metrics, status, presence, consumer, health, memory)
         holder.append(worker)
         yield worker
     finally:

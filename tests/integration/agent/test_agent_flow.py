@@ -49,7 +49,8 @@ async def test_mandate_completes_with_answer_from_visited_page(
 
     assert done.status is TaskStatus.COMPLETED
     assert done.result == f"The capital of Zubrowka is Lutz (source: {url})."
-    assert done.ticks == 3
+    assert done.ticks == 3  # the exit tick counts
+    assert done.last_action is not None and done.last_action.startswith("exit(answer=")
     assert done.worker_id == worker.id
     assert done.started_at is not None and done.completed_at is not None
     assert done.usage is not None and done.usage["prompt_tokens"] > 0
@@ -172,6 +173,7 @@ async def test_last_tick_forces_a_final_answer(agents: AgentHarness) -> None:
 
     assert done.status is TaskStatus.FAILED
     assert done.error == "no final answer after 3 ticks"
+    assert done.ticks == 3 and done.last_action == "think(thought='Hmm.')"
     last = agents.llm.chat_requests(mandate)[-1]
     assert last["tool_choice"] == {"type": "function", "function": {"name": "exit"}}
     assert [t["function"]["name"] for t in last["tools"]] == ["exit"]

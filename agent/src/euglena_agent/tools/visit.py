@@ -15,7 +15,6 @@ import ipaddress
 import socket
 
 import httpx
-import trafilatura
 
 from euglena_agent.errors import ToolError, VisitRefused
 
@@ -95,6 +94,8 @@ class PageVisitor:
 
 def html_to_text(html: bytes) -> str:
     """Main text of a page (boilerplate removed); the whole page's text when that is empty."""
+    import trafilatura  # imported on first use: it is slow to import and most ticks do not visit
+
     document = html.decode("utf-8", errors="replace")
     text = trafilatura.extract(document, include_comments=False, favor_recall=True)
     if not text:
