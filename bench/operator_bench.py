@@ -45,13 +45,15 @@ TASKS = 2000
 
 
 def kubectl(cluster: LocalCluster, *args: str, stdin: str | None = None) -> str:
-    return subprocess.run(
+    result = subprocess.run(
         [str(cluster.bin_dir / "kubectl"), "--kubeconfig", str(cluster.kubeconfig), *args],
         input=stdin,
         capture_output=True,
         text=True,
-        check=True,
-    ).stdout
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"kubectl {' '.join(args)}: {result.stderr.strip()}")
+    return result.stdout
 
 
 def wait_for(check: Callable[[], bool], timeout: float, what: str, step: float = 0.05) -> float:
@@ -149,6 +151,22 @@ def bench_p4(cluster: LocalCluster, amqp_url: str) -> list[float]:
     }
     asyncio.run(publish(amqp_url, 0))
     kubectl(cluster, "apply", "-n", ns, "-f", "-", stdin=yaml.safe_dump_all([deployment, pool]))
+    wait_for(
+        lambda: bool(
+            kubectl(
+                cluster,
+                "get",
+                "agentpool",
+                "pool",
+                "-n",
+                ns,
+                "-o",
+                "jsonpath={.status.queue.source}",
+            )
+        ),
+        60,
+        "the pool's first status",
+    )
     latencies = []
     for _ in range(SPIKES):
         wait_for(lambda: replicas(cluster, ns) == 1, 60, "back to 1 replica")
@@ -232,7 +250,8 @@ def main() -> None:
         for server in (rabbit, redis, postgres):
             server.start()
         postgres.prepare_supabase(REPO)
-        kubectl(cluster, "apply", "-f", str(REPO / "crds"))
+        for crd in ("agenttasks.euglena.dev.yaml", "agentpools.euglena.dev.yaml"):
+            kubectl(cluster, "apply", "-f", str(REPO / "crds" / crd))
         kubectl(cluster, "wait", "--for=condition=Established", "crd", "--all")
         env = gateway_env(
             redis_url=redis.url, rabbitmq_url=rabbit.amqp_url, database_url=postgres.dsn
@@ -263,7 +282,12 @@ def main() -> None:
                 [sys.executable, "-m", "euglena_operator"], operator_env, workdir / "operator.log"
             )
         )
-        time.sleep(2)
+        wait_for(
+            lambda: _ok(f"http://127.0.0.1:{operator_env['LIVENESS_PORT']}/healthz"),
+            60,
+            "operator healthz",
+            step=0.2,
+        )
         latencies = bench_p4(cluster, rabbit.amqp_url)
         p5 = bench_p5(cluster, operator.pid)
     print(

@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
+import logging
+
 import kopf
 
 from euglena.logs import configure_logging
 from euglena_operator.settings import OperatorSettings
+
+
+class QuietWatchHandlers(logging.Filter):
+    """Drop kopf's per-event "invoked"/"succeeded" lines of the watch-event trackers: they run
+    on every watch event of every object and would drown the log (failures still pass)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.WARNING or not record.name.startswith("kopf.objects"):
+            return True
+        message = record.getMessage()
+        return not message.startswith(("Handler 'track_task'", "Handler 'track_pool'"))
 
 
 def main() -> None:
@@ -13,6 +26,8 @@ def main() -> None:
 
     settings = OperatorSettings()
     configure_logging(level=settings.log_level, json_lines=settings.log_json)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(QuietWatchHandlers())
     namespaces = settings.namespaces
     kopf.run(
         registry=kopf.get_default_registry(),

@@ -28,6 +28,8 @@ class TaskEntry:
     ttl_seconds: int | None
     deleting: bool
     status: dict[str, Any] = field(default_factory=dict)
+    next_read: float = 0.0
+    read_interval: float = 0.0
 
     @property
     def key(self) -> tuple[str, str]:
@@ -62,7 +64,8 @@ class TaskRegistry:
             self._entries.pop(key, None)
             return
         spec = body.get("spec", {})
-        self._entries[key] = TaskEntry(
+        previous = self._entries.get(key)
+        entry = TaskEntry(
             namespace=key[0],
             name=key[1],
             uid=meta.get("uid", ""),
@@ -73,6 +76,9 @@ class TaskRegistry:
             deleting=meta.get("deletionTimestamp") is not None,
             status=dict(body.get("status") or {}),
         )
+        if previous is not None and previous.uid == entry.uid:
+            entry.next_read, entry.read_interval = previous.next_read, previous.read_interval
+        self._entries[key] = entry
 
     def update_status(self, key: tuple[str, str], patch: Mapping[str, Any]) -> None:
         entry = self._entries.get(key)

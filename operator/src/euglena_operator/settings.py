@@ -32,6 +32,11 @@ class OperatorSettings(BaseServiceSettings, RedisSettings, RabbitSettings):
     status_sync_interval_seconds: float = Field(
         default=2.0, gt=0, description="How often one batched gateway read mirrors all tasks."
     )
+    status_sync_max_interval_seconds: float = Field(
+        default=16.0,
+        gt=0,
+        description="Longest pause before re-reading a task that has not changed (doubling).",
+    )
     status_sync_max_backoff_seconds: float = Field(
         default=60.0, gt=0, description="Longest pause between reads while the gateway is down."
     )

@@ -74,7 +74,13 @@ def build_services(settings: OperatorSettings) -> Services:
     presence = WorkerPresence(Redis.from_url(settings.redis_url), settings.worker_status_set_key)
     registry = TaskRegistry()
     synchronizer = TaskSynchronizer(
-        registry=registry, gateway=gateway, kube=kube, post_event=post_event, metrics=metrics
+        registry=registry,
+        gateway=gateway,
+        kube=kube,
+        post_event=post_event,
+        metrics=metrics,
+        read_interval=settings.status_sync_interval_seconds,
+        max_read_interval=settings.status_sync_max_interval_seconds,
     )
     autoscaler = PoolAutoscaler(kube=kube, queues=queues, presence=presence, metrics=metrics)
     pools = PoolSupervisor(autoscaler=autoscaler, kube=kube, post_event=post_event, metrics=metrics)

@@ -137,9 +137,15 @@ async def test_all_live_tasks_are_mirrored_with_one_batched_read_per_pass() -> N
     assert ("t1", "TaskCompleted") in events and ("t0", "Started") in events
     gateway.reads.clear()
     events.clear()
-    await synchronizer(registry, gateway, kube, events).run_once()
+    await synchronizer(registry, gateway, kube, events, now=NOW + 2).run_once()
     assert [len(ids) for ids in gateway.reads] == [125]  # finished ones are no longer read
     assert events == []
+    # unchanged tasks back off: read again after 4 s, not after 2 s
+    gateway.reads.clear()
+    await synchronizer(registry, gateway, kube, events, now=NOW + 4).run_once()
+    assert gateway.reads == []
+    await synchronizer(registry, gateway, kube, events, now=NOW + 6).run_once()
+    assert [len(ids) for ids in gateway.reads] == [125]
 
 
 async def test_deadline_cancels_and_fails_and_ttl_deletes() -> None:

@@ -102,7 +102,12 @@ async def cancel_on_delete(gateway: TaskGateway, correlation_id: str, budget: fl
 
 
 class TaskSynchronizer:
-    """One pass mirrors every live AgentTask: a batched read, deadlines, then TTL deletions."""
+    """One pass mirrors every live AgentTask: a batched read, deadlines, then TTL deletions.
+
+    A task that did not change is read again only after a doubling pause (up to
+    ``max_read_interval``), so thousands of queued tasks do not cost thousands of reads per
+    pass; any change brings it back to every pass.
+    """
 
     def __init__(
         self,
@@ -113,7 +118,11 @@ class TaskSynchronizer:
         post_event: EventSink,
         metrics: Metrics,
         clock: Callable[[], float] = time.time,
+        read_interval: float = 2.0,
+        max_read_interval: float = 16.0,
     ) -> None:
+        self._read_interval = read_interval
+        self._max_read_interval = max(max_read_interval, read_interval)
         self._registry = registry
         self._gateway = gateway
         self._kube = kube
@@ -127,11 +136,12 @@ class TaskSynchronizer:
         await self._collect_garbage(now)
         live = [e for e in self._registry if not e.terminal and not e.deleting]
         await self._enforce_deadlines([e for e in live if _expired(e, now)])
-        await self._mirror([e for e in live if e.correlation_id and not _expired(e, now)])
+        due = [e for e in live if e.correlation_id and e.next_read <= now]
+        await self._mirror([e for e in due if not _expired(e, now)], now)
         for phase, count in self._registry.phases().items():
             self._metrics.agenttasks.labels(phase=phase).set(count)
 
-    async def _mirror(self, entries: list[TaskEntry]) -> None:
+    async def _mirror(self, entries: list[TaskEntry], now: float) -> None:
         if not entries:
             return
         tasks = await self._gateway.get_many([e.correlation_id or "" for e in entries])
@@ -139,8 +149,10 @@ class TaskSynchronizer:
             task = tasks.get(entry.correlation_id or "")
             if task is None:
                 log.debug("task %s of %s/%s not found", entry.correlation_id, *entry.key)
+                self._schedule(entry, now, changed=False)
                 continue
             result = mirror_task(entry.status, task, entry.generation)
+            self._schedule(entry, now, changed=result.patch is not None)
             if result.patch:
                 await self._write(entry, result.patch)
             for transition in result.events:
@@ -150,6 +162,14 @@ class TaskSynchronizer:
                     reason=transition.reason,
                     message=transition.message,
                 )
+
+    def _schedule(self, entry: TaskEntry, now: float, *, changed: bool) -> None:
+        if changed:
+            entry.read_interval = self._read_interval
+        else:
+            doubled = max(entry.read_interval * 2, self._read_interval)
+            entry.read_interval = min(doubled, self._max_read_interval)
+        entry.next_read = now + entry.read_interval - 0.01
 
     async def _enforce_deadlines(self, entries: list[TaskEntry]) -> None:
         for entry in entries:
