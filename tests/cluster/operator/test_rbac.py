@@ -22,6 +22,8 @@ pytestmark = pytest.mark.cluster
         ("create", "events", True),
         ("create", "agenttasks.euglena.dev", False),
         ("patch", "agentpools.euglena.dev", False),
+        ("patch", "agentpools.euglena.dev/status", True),
+        ("patch", "deployments.apps/status", False),
         ("patch", "deployments.apps", False),
         ("delete", "pods", False),
         ("get", "secrets", False),
@@ -31,13 +33,16 @@ pytestmark = pytest.mark.cluster
 def test_operator_token_is_least_privilege(
     k8s_cluster: K8sCluster, operator_kubeconfig: Path, verb: str, resource: str, allowed: bool
 ) -> None:
+    kind, _, subresource = resource.partition("/")
+    extra = [f"--subresource={subresource}"] if subresource else []
     result = k8s_cluster.kubectl(
         "--kubeconfig",
         str(operator_kubeconfig),
         "auth",
         "can-i",
         verb,
-        resource,
+        kind,
+        *extra,
         "--all-namespaces",
         check=False,
     )
