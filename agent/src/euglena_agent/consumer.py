@@ -55,6 +55,8 @@ class MandateConsumer:
         self._requeue_delay = requeue_delay
         self._connection: AbstractRobustConnection | None = None
         self._consumers: list[tuple[AbstractQueue, str]] = []
+        # strong references: a robust connection restores only channels still referenced
+        self._channels: list[AbstractRobustChannel] = []
         self._in_flight: set[asyncio.Task[None]] = set()
         self._draining = False
 
@@ -92,6 +94,7 @@ class MandateConsumer:
         assert self._connection is not None
         channel = await self._connection.channel()
         await channel.set_qos(prefetch_count=prefetch)
+        self._channels.append(channel)
         return channel
 
     async def drain(self, grace: float) -> None:

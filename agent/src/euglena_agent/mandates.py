@@ -65,7 +65,7 @@ class MandateService:
             log.info("task %s is already %s; dropping", message.correlation_id, stop.status)
             return Outcome.ACK
         cid = str(task.correlation_id)
-        await self.presence.busy(cid)
+        self.presence.busy(cid)
         self.metrics.busy.set(1)
         self.metrics.in_flight.inc()
         finished = False
@@ -73,8 +73,7 @@ class MandateService:
             finished = await self._run(task)
         finally:
             self.metrics.in_flight.dec()
-            self.metrics.busy.set(1 if self.presence.state == "busy" else 0)
-            await self.presence.done(cid, processed=finished)
+            self.presence.done(cid, processed=finished)
             self.metrics.busy.set(1 if self.presence.state == "busy" else 0)
         return Outcome.ACK
 

@@ -9,6 +9,7 @@ that dies stops refreshing its key, which then expires; readers (the gateway's
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import math
@@ -39,6 +40,7 @@ class WorkerPresence:
         self._heartbeat = heartbeat_seconds
         self._ttl_ms = max(1000, math.ceil(heartbeat_seconds * 3 * 1000))
         self._tasks: list[str] = []
+        self._changed = asyncio.Event()
         self.processed = 0
 
     @property
@@ -63,22 +65,26 @@ class WorkerPresence:
             pipe.sadd(self._set_key, self.worker_id)
             await pipe.execute()
 
-    async def busy(self, task_id: str) -> None:
+    def busy(self, task_id: str) -> None:
         self._tasks.append(task_id)
-        await self._beat_quietly()
+        self._changed.set()
 
-    async def done(self, task_id: str, *, processed: bool) -> None:
+    def done(self, task_id: str, *, processed: bool) -> None:
         if task_id in self._tasks:
             self._tasks.remove(task_id)
         if processed:
             self.processed += 1
-        await self._beat_quietly()
+        self._changed.set()
 
     async def run(self) -> None:
-        """Heartbeat until cancelled."""
+        """Heartbeat until cancelled; a busy/idle change is written at once, off the task's
+        path (the claim and the ack never wait for it)."""
         while True:
             await self._beat_quietly()
-            await asyncio.sleep(self._heartbeat)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self._heartbeat):
+                    await self._changed.wait()
+            self._changed.clear()
 
     async def remove(self) -> None:
         async with self._redis.pipeline(transaction=True) as pipe:

@@ -18,6 +18,9 @@ from typing import Any, TypeVar
 import aio_pika
 import httpx
 from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from euglena.adapters.redis_status import RedisStatusStore
 from euglena.messages import MANDATES_QUEUE, TaskMessage, mandates_queue_arguments
@@ -117,6 +120,12 @@ class WorkerProcess:
         await eventually(probe, lambda code: code == 200, timeout=60, interval=0.1)
         return self
 
+    async def health(self) -> dict[str, Any]:
+        async with httpx.AsyncClient() as client:
+            response = await client.get(self.health_url + "/healthz")
+        doc: dict[str, Any] = response.json()
+        return doc
+
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")[-4000:]
 
@@ -159,7 +168,13 @@ class AgentHarness:
         self.llm = llm
         self.search = search
         self.tmp_path = tmp_path
-        self.redis: Redis = Redis.from_url(redis_url, decode_responses=True)
+        # retried: after a Redis restart the first command on a pooled connection fails
+        self.redis: Redis = Redis.from_url(
+            redis_url,
+            decode_responses=True,
+            retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), 5),
+            retry_on_error=[RedisConnectionError],
+        )
         self.store = RedisStatusStore(self.redis)
         self.user_id = uuid.uuid4()
         self._workers: list[InProcessWorker] = []
@@ -238,6 +253,12 @@ class AgentHarness:
                 ),
                 routing_key=MANDATES_QUEUE,
             )
+
+    async def reset_publisher(self) -> None:
+        """Forget the publishing connection (e.g. after RabbitMQ restarted under it)."""
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            await connection.close()
 
     async def get(self, task: Task) -> Task | None:
         return await self.store.get(task.correlation_id)

@@ -61,8 +61,9 @@ async def test_cancellation_stops_the_loop_within_one_tick(agents: AgentHarness)
     assert len(agents.llm.prompts(mandate)) <= requests_at_cancel + 1
     stored = await agents.get(task)
     assert stored is not None and stored.status is TaskStatus.CANCELLED
-    assert (
-        json.loads(await agents.redis.get(worker_status_key(worker.id)) or "{}")["state"] == "idle"
+    await eventually(
+        lambda: agents.redis.get(worker_status_key(worker.id)),
+        lambda raw: raw is not None and json.loads(raw)["state"] == "idle",
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from agent_harness import AgentHarness
+from agent_harness import AgentHarness, eventually
 
 from euglena.keys import DEFAULT_WORKER_STATUS_SET_KEY, task_key, worker_status_key
 from euglena.status import TaskStatus
@@ -108,8 +108,10 @@ async def test_presence_heartbeat_and_clean_shutdown(agents: AgentHarness) -> No
 
     task = await agents.submit(agents.task("Say hello"))
     await agents.finished(task)
-    doc = json.loads(await agents.redis.get(key) or "{}")
-    assert doc["state"] == "idle" and doc["processed"] == 1
+    raw = await eventually(
+        lambda: agents.redis.get(key), lambda r: r is not None and '"processed": 1' in r
+    )
+    assert json.loads(raw or "{}")["state"] == "idle"
 
     await worker.stop()
     assert await agents.redis.get(key) is None

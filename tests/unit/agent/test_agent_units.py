@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from collections.abc import Sequence
 
 import pytest
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -13,9 +15,10 @@ from euglena.task import Task, new_task
 from euglena_agent.actions import ActionName, parse_json_action, parse_tool_call
 from euglena_agent.embeddings import HashingEmbedder
 from euglena_agent.errors import MalformedOutput, StatusUnavailable, TaskStopped
-from euglena_agent.memory import chunk
+from euglena_agent.memory import Memory, MemoryConfig, chunk
+from euglena_agent.memory_writer import MemoryWriter
 from euglena_agent.model.offline import OFFLINE_NOTICE, OfflineModel
-from euglena_agent.ports import ModelRequest, Observation, Recalled, TickContext
+from euglena_agent.ports import MemoryRecord, ModelRequest, Observation, Recalled, TickContext
 from euglena_agent.prompt import FINAL_INSTRUCTION, MEMORY_HEADING, build_messages
 from euglena_agent.status import StatusManager
 
@@ -161,3 +164,101 @@ async def test_status_manager_stops_over_a_terminal_task() -> None:
     await manager.advance(task.evolve(status=TaskStatus.CANCELLED))
     with pytest.raises(TaskStopped):
         await manager.advance(task.evolve(status=TaskStatus.IN_PROGRESS))
+
+
+async def test_required_status_write_waits_for_redis_to_return() -> None:
+    store = FlakyStore(failures=3)
+    manager = StatusManager(store, attempts=1, wait_seconds=30)
+    task = _task().evolve(status=TaskStatus.COMPLETED)
+    writing = asyncio.create_task(manager.write(task))
+    await asyncio.sleep(0)  # the write fails once and waits for a flush
+    assert manager.pending == 1
+    while await manager.flush():  # what the background flusher does once Redis answers
+        pass
+
+    result = await writing
+    assert result is not None and result.applied
+    assert store.tasks[task.correlation_id].status is TaskStatus.COMPLETED
+
+
+async def test_required_status_write_gives_up_after_waiting() -> None:
+    manager = StatusManager(FlakyStore(failures=100), attempts=1, wait_seconds=0.05)
+    with pytest.raises(StatusUnavailable):
+        await manager.write(_task().evolve(status=TaskStatus.COMPLETED))
+
+
+class ListStore:
+    """An in-memory MemoryStore; ``fail`` makes writes raise."""
+
+    def __init__(self, *, fail: bool = False) -> None:
+        self.records: list[MemoryRecord] = []
+        self.writes = 0
+        self.fail = fail
+
+    async def open(self) -> None:
+        return None
+
+    async def upsert(self, records: Sequence[MemoryRecord]) -> None:
+        self.writes += 1
+        if self.fail:
+            raise OSError("disk full")
+        self.records.extend(records)
+
+    async def query(self, *, user_id: str, vector: Sequence[float], n: int) -> list[MemoryRecord]:
+        return [r for r in self.records if r.user_id == user_id][:n]
+
+
+def _memory(store: ListStore) -> Memory:
+    return Memory(store, MemoryWriter(store), HashingEmbedder(), MemoryConfig(recall_k=2))
+
+
+async def test_task_memory_recalls_earlier_ticks_in_process_and_writes_once_at_the_end() -> None:
+    store = ListStore()
+    memory = _memory(store)
+    task = new_task(user_id=uuid.uuid4(), mandate="national bird of Zubrowka", max_ticks=5)
+    working = memory.for_task(task)
+    await working.add(tick=1, action="search", text="The national bird of Zubrowka is the lark.")
+    await working.add(tick=2, action="visit", text="Diesel engines compress air.")
+
+    recalled = await working.recall("national bird of Zubrowka", exclude_tick=2)
+
+    assert [r.text for r in recalled] == ["The national bird of Zubrowka is the lark."]
+    assert store.writes == 0  # nothing written while the task runs
+    await working.close()
+    assert store.writes == 1 and len(store.records) == 2
+    await memory.writer.close()
+
+
+async def test_a_users_later_task_recalls_long_term_memory_and_a_stranger_does_not() -> None:
+    store = ListStore()
+    memory = _memory(store)
+    user = uuid.uuid4()
+    first = memory.for_task(new_task(user_id=user, mandate="Zubrowka bird", max_ticks=3))
+    await first.add(tick=1, action="search", text="The national bird of Zubrowka is the lark.")
+    await first.close()
+
+    later = memory.for_task(new_task(user_id=user, mandate="Zubrowka bird again", max_ticks=3))
+    stranger = memory.for_task(new_task(user_id=uuid.uuid4(), mandate="Zubrowka", max_ticks=3))
+
+    assert "lark" in (await later.recall("Zubrowka bird"))[0].text
+    assert await stranger.recall("Zubrowka bird") == []
+    await memory.writer.close()
+
+
+async def test_memory_write_failures_are_logged_not_raised() -> None:
+    memory = _memory(ListStore(fail=True))
+    working = memory.for_task(new_task(user_id=uuid.uuid4(), mandate="m", max_ticks=3))
+    await working.add(tick=1, action="think", text="Thought: keep going.")
+    await working.close()
+    assert memory.writer.pending == 0
+    await memory.writer.close()
+
+
+async def test_memory_writer_queue_is_bounded() -> None:
+    store = ListStore()
+    writer = MemoryWriter(store, max_pending=3, batch_size=100)
+    records = [MemoryRecord(f"t:{i}:0", f"text {i}", "t", "u", i, "think", [1.0]) for i in range(5)]
+    writer.submit(records)
+    assert writer.pending == 3
+    await writer.close()
+    assert [r.tick for r in store.records] == [2, 3, 4]  # the oldest were dropped
