@@ -89,6 +89,11 @@ def rss_mb(pid: int) -> tuple[float, float]:
     return (int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024)
 
 
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def replicas(cluster: LocalCluster, namespace: str) -> int:
     out = kubectl(
         cluster, "get", "deployment", "agents", "-n", namespace, "-o", "jsonpath={.spec.replicas}"
@@ -205,7 +210,7 @@ def submitted_count(cluster: LocalCluster, namespace: str) -> int:
     return sum(1 for line in out.splitlines() if line == "Submitted")
 
 
-def bench_p5(cluster: LocalCluster, operator_pid: int) -> dict[str, float]:
+def bench_p5(cluster: LocalCluster, operator_pid: int, gateway_pid: int) -> dict[str, float]:
     ns = "bench-p5"
     kubectl(cluster, "create", "namespace", ns)
     tasks = [
@@ -219,6 +224,8 @@ def bench_p5(cluster: LocalCluster, operator_pid: int) -> dict[str, float]:
     ]
     manifest = yaml.safe_dump({"apiVersion": "v1", "kind": "List", "items": tasks})
     idle_rss, _ = rss_mb(operator_pid)
+    watched = {"operator": operator_pid, "gateway": gateway_pid, **cluster.pids}
+    cpu_before = {name: cpu_seconds(pid) for name, pid in watched.items()}
     started = time.monotonic()
     kubectl(cluster, "apply", "--server-side", "-n", ns, "-f", "-", stdin=manifest)
     applied = time.monotonic() - started
@@ -229,8 +236,15 @@ def bench_p5(cluster: LocalCluster, operator_pid: int) -> dict[str, float]:
         peak = max(peak, rss_mb(operator_pid)[0])
         return submitted_count(cluster, ns) >= TASKS
 
-    wait_for(all_submitted, 900, "2,000 AgentTasks Submitted", step=1.0)
+    wait_for(all_submitted, 900, "2,000 AgentTasks Submitted", step=2.0)
     done = time.monotonic() - started
+    cpu = {name: cpu_seconds(pid) - cpu_before[name] for name, pid in watched.items()}
+    print(
+        "P5 CPU seconds while processing: "
+        + ", ".join(
+            f"{name} {used:.0f}" for name, used in sorted(cpu.items(), key=lambda kv: -kv[1])
+        )
+    )
     return {
         "apply_s": applied,
         "submitted_s": done,
@@ -257,7 +271,7 @@ def main() -> None:
             redis_url=redis.url, rabbitmq_url=rabbit.amqp_url, database_url=postgres.dsn
         )
         port = free_port()
-        stack.enter_context(
+        gateway_proc = stack.enter_context(
             process(
                 [sys.executable, "-m", "euglena_gateway"],
                 {**env, "GATEWAY_PORT": str(port)},
@@ -289,7 +303,7 @@ def main() -> None:
             step=0.2,
         )
         latencies = bench_p4(cluster, rabbit.amqp_url)
-        p5 = bench_p5(cluster, operator.pid)
+        p5 = bench_p5(cluster, operator.pid, gateway_proc.pid)
     print(
         f"P4 queue spike -> new replica count: median {statistics.median(latencies):.2f}s, "
         f"max {max(latencies):.2f}s over {SPIKES} spikes (polling interval {POLL_SECONDS}s; "
