@@ -12,7 +12,8 @@ P3 = framework overhead per tick against a zero-latency model server (in another
      the terminal status), prompt building and parsing. Target ≤ 5 ms.
 
 Real Redis and RabbitMQ are started on free loopback ports and stopped afterwards. Both ratios
-come from one run; the machine's load average is printed with them.
+come from one run, P2's two kinds of samples interleaved so that both see the same machine
+load; the load average is printed with them.
 """
 
 from __future__ import annotations
@@ -101,30 +102,31 @@ class WorkerProcess:
         self._log.close()
 
 
-async def bare_publish_consume(amqp_url: str, n: int) -> list[float]:
-    connection = await aio_pika.connect_robust(amqp_url)
-    async with connection:
-        channel = await connection.channel(publisher_confirms=True)
-        await channel.set_qos(prefetch_count=1)
-        queue = await channel.declare_queue(
+class BarePath:
+    """Publish → consume of an empty persistent message on a quorum queue, in this process."""
+
+    def __init__(self, channel: aio_pika.abc.AbstractChannel) -> None:
+        self._channel = channel
+        self._received: asyncio.Queue[float] = asyncio.Queue()
+
+    async def start(self) -> None:
+        await self._channel.set_qos(prefetch_count=1)
+        queue = await self._channel.declare_queue(
             "bench.bare", durable=True, arguments={"x-queue-type": "quorum"}
         )
-        received: asyncio.Queue[float] = asyncio.Queue()
+        await queue.consume(self._on_message)
 
-        async def on_message(message: aio_pika.abc.AbstractIncomingMessage) -> None:
-            received.put_nowait(time.perf_counter())
-            await message.ack()
+    async def _on_message(self, message: aio_pika.abc.AbstractIncomingMessage) -> None:
+        self._received.put_nowait(time.perf_counter())
+        await message.ack()
 
-        await queue.consume(on_message)
-        samples = []
-        for _ in range(n):
-            start = time.perf_counter()
-            await channel.default_exchange.publish(
-                aio_pika.Message(b"{}", delivery_mode=aio_pika.DeliveryMode.PERSISTENT),
-                routing_key="bench.bare",
-            )
-            samples.append(await received.get() - start)
-        return samples
+    async def sample(self) -> float:
+        start = time.perf_counter()
+        await self._channel.default_exchange.publish(
+            aio_pika.Message(b"{}", delivery_mode=aio_pika.DeliveryMode.PERSISTENT),
+            routing_key="bench.bare",
+        )
+        return await self._received.get() - start
 
 
 async def _publish(channel: aio_pika.abc.AbstractChannel, task: Task) -> None:
@@ -138,38 +140,51 @@ async def _publish(channel: aio_pika.abc.AbstractChannel, task: Task) -> None:
     )
 
 
-async def submit_to_accepted(amqp_url: str, redis_url: str, n: int) -> list[float]:
+async def submit_to_accepted(
+    channel: aio_pika.abc.AbstractChannel, redis: Redis, store: RedisStatusStore
+) -> float:
+    """One submission like the gateway's; seconds until the agent's first write lands."""
+    task = new_task(user_id=uuid.uuid4(), mandate="P2 bench", max_ticks=1)
+    pubsub = redis.pubsub()
+    await pubsub.subscribe(f"__keyspace@0__:{task_key(task.correlation_id)}")
+    start = time.perf_counter()
+    await store.put(task)
+    await _publish(channel, task)
+    writes: list[float] = []
+    stored = None
+    while stored is None or not stored.is_terminal:
+        event = await pubsub.get_message(ignore_subscribe_messages=True, timeout=5)
+        if event is None:
+            continue
+        writes.append(time.perf_counter())
+        if len(writes) >= 2:
+            stored = await store.get(task.correlation_id)
+    await pubsub.aclose()
+    assert stored.status is TaskStatus.COMPLETED, stored
+    return writes[1] - start  # writes[0] is the pending SET above
+
+
+async def p2_samples(amqp_url: str, redis_url: str, n: int) -> tuple[list[float], list[float]]:
+    """Bare and submit→accepted samples, interleaved so that both see the same load."""
     redis = Redis.from_url(redis_url, decode_responses=True)
     await redis.config_set("notify-keyspace-events", "K$")
     store = RedisStatusStore(redis)
     connection = await aio_pika.connect_robust(amqp_url)
-    samples = []
+    bare: list[float] = []
+    accepted: list[float] = []
     async with connection:
         channel = await connection.channel(publisher_confirms=True)
         await channel.declare_queue(
             MANDATES_QUEUE, durable=True, arguments=mandates_queue_arguments()
         )
+        path = BarePath(await connection.channel(publisher_confirms=True))
+        await path.start()
+        await submit_to_accepted(channel, redis, store)  # warm-up, not counted
         for _ in range(n):
-            task = new_task(user_id=uuid.uuid4(), mandate="P2 bench", max_ticks=1)
-            pubsub = redis.pubsub()
-            await pubsub.subscribe(f"__keyspace@0__:{task_key(task.correlation_id)}")
-            start = time.perf_counter()
-            await store.put(task)
-            await _publish(channel, task)
-            writes: list[float] = []
-            stored = None
-            while stored is None or not stored.is_terminal:
-                event = await pubsub.get_message(ignore_subscribe_messages=True, timeout=5)
-                if event is None:
-                    continue
-                writes.append(time.perf_counter())
-                if len(writes) >= 2:
-                    stored = await store.get(task.correlation_id)
-            await pubsub.aclose()
-            assert stored.status is TaskStatus.COMPLETED, stored
-            samples.append(writes[1] - start)  # writes[0] is the pending SET above
+            bare.append(await path.sample())
+            accepted.append(await submit_to_accepted(channel, redis, store))
     await redis.aclose()
-    return samples
+    return bare, accepted
 
 
 async def tick_overhead(worker: WorkerProcess, amqp_url: str, redis_url: str, ticks: int) -> Any:
@@ -223,10 +238,7 @@ async def run(args: argparse.Namespace) -> None:
         worker = WorkerProcess(env, Path(tmp) / "agent.log")
         try:
             await worker.ready()
-            # one task first, so that the worker has opened its memory before measuring
-            await submit_to_accepted(rabbit.amqp_url, redis_server.url, 1)
-            bare = await bare_publish_consume(rabbit.amqp_url, args.n)
-            accepted = await submit_to_accepted(rabbit.amqp_url, redis_server.url, args.n)
+            bare, accepted = await p2_samples(rabbit.amqp_url, redis_server.url, args.n)
             overhead, per_tick = await tick_overhead(
                 worker, rabbit.amqp_url, redis_server.url, args.ticks
             )

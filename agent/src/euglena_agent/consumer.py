@@ -85,8 +85,8 @@ class MandateConsumer:
             DEAD_LETTER_QUEUE, durable=True, arguments=dead_letter_queue_arguments()
         )
         self._consumers = [
-            (queue, await queue.consume(self._on_mandate)),
-            (dead, await dead.consume(self._on_dead_letter)),
+            (queue, await queue.consume(self._on_mandate, no_ack=False)),
+            (dead, await dead.consume(self._on_dead_letter, no_ack=False)),
         ]
         log.info("consuming %s (prefetch %d)", MANDATES_QUEUE, self._concurrency)
 

@@ -1,10 +1,11 @@
 """The ticked agent loop: decide one action per tick, run it, observe, remember.
 
 Each tick: recall memory (in process), build the prompt, ask the model for one action (a
-malformed reply is retried once, then recorded as an ``invalid`` tick), run the tool, index the
-observation, report the tick — one status write, whose refusal over a cancelled task stops the
-loop. At the last allowed tick the model is told — and, with tool calling, forced — to exit
-with a final answer. The exit tick counts as a tick and its action is the task's last action.
+malformed reply is retried once, then recorded as an ``invalid`` tick), run the tool, index
+the observation, report the tick — one status write, whose refusal over a cancelled task
+stops the loop before the next tick. At the last allowed tick the model is
+told — and, with tool calling, forced — to exit with a final answer. The exit tick counts as a
+tick and its action is the task's last action.
 """
 
 from __future__ import annotations
@@ -85,6 +86,10 @@ class AgentLoop:
             return await self._ticks(task, progress, memory)
         finally:
             await memory.close()
+
+    async def flush_memory(self) -> None:
+        """Wait until this worker's observations are in long-term memory (bounded)."""
+        await self._memory.flush()
 
     async def _ticks(self, task: Task, progress: Progress, memory: TaskMemory) -> LoopOutcome:
         out = LoopOutcome()

@@ -71,6 +71,9 @@ class MandateService:
         finished = False
         try:
             finished = await self._run(task)
+            # after the terminal status (the user has the answer), before the ack: a task
+            # redelivered or a later task on this worker sees everything this one observed
+            await self.loop.flush_memory()
         finally:
             self.metrics.in_flight.dec()
             self.presence.done(cid, processed=finished)

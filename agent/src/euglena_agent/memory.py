@@ -10,7 +10,7 @@ Two levels, so that a tick does no ChromaDB I/O:
   call runs.
 * **Long-term memory** (:class:`~euglena_agent.ports.MemoryStore`, ChromaDB), written in the
   background in batches by :class:`~euglena_agent.memory_writer.MemoryWriter` and flushed
-  when the task ends.
+  when the task ends (after its terminal status, before its message is acknowledged).
 """
 
 from __future__ import annotations
@@ -139,6 +139,13 @@ class Memory:
     async def embed(self, texts: list[str]) -> list[list[float]]:
         return await self._embedder.embed(texts)
 
+    async def flush(self) -> None:
+        """Wait (bounded) until what tasks observed so far is in the store; never raises."""
+        try:
+            await self.writer.flush(self.config.flush_timeout)
+        except Exception:
+            log.exception("memory flush failed")
+
 
 class TaskMemory:
     def __init__(self, memory: Memory, *, task_id: str, user_id: str) -> None:
@@ -201,13 +208,9 @@ class TaskMemory:
         return self._index.top(vector, k, exclude=exclude)
 
     async def close(self) -> None:
-        """Stop a pending long-term fetch and flush this task's writes (bounded; never raises)."""
+        """Stop a pending long-term fetch. Writes go on in the background: see :meth:`flush`."""
         if self._long_term is not None:
             self._long_term.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._long_term
             self._long_term = None
-        try:
-            await self._memory.writer.flush(self._memory.config.flush_timeout)
-        except Exception:
-            log.exception("memory flush failed for task %s", self.task_id)

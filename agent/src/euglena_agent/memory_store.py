@@ -34,15 +34,18 @@ def chroma_client(url: str, path: str) -> Any:
     )
 
 
-def _open_collection(url: str, path: str, name: str) -> Any:
-    return chroma_client(url, path).get_or_create_collection(
+def _open_collection(url: str, path: str, name: str) -> tuple[Any, Any]:
+    client = chroma_client(url, path)
+    collection = client.get_or_create_collection(
         name=name, embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
     )
+    return client, collection
 
 
 class ChromaStore:
     def __init__(self, *, url: str, path: str, collection: str) -> None:
         self._args = (url, path, collection)
+        self._client: Any = None
         self._collection: Any = None
         self._lock = asyncio.Lock()
 
@@ -54,8 +57,15 @@ class ChromaStore:
         if self._collection is None:
             async with self._lock:
                 if self._collection is None:
-                    self._collection = await asyncio.to_thread(_open_collection, *self._args)
+                    opened = await asyncio.to_thread(_open_collection, *self._args)
+                    self._client, self._collection = opened
         return self._collection
+
+    async def close(self) -> None:
+        """Release the client's connections and files."""
+        client, self._client, self._collection = self._client, None, None
+        if client is not None:
+            await asyncio.to_thread(client.close)
 
     async def upsert(self, records: Sequence[MemoryRecord]) -> None:
         if not records:

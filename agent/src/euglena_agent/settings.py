@@ -127,7 +127,7 @@ class AgentSettings(BaseServiceSettings, RedisSettings, RabbitSettings):
     memory_flush_timeout_seconds: float = Field(
         default=30.0,
         gt=0,
-        description="At a task's end, how long to wait for its memory writes to ChromaDB.",
+        description="At a task's end, how long its memory writes to ChromaDB may take.",
     )
 
     @model_validator(mode="after")

@@ -66,6 +66,8 @@ class Worker:
             with contextlib.suppress(Exception):
                 await self.presence.remove()
             await self.memory.writer.close(self.settings.memory_flush_timeout_seconds)
+            with contextlib.suppress(Exception):
+                await self.memory.store.close()
             await self.consumer.close()
             await self.health.close()
 

@@ -198,6 +198,9 @@ class ListStore:
     async def open(self) -> None:
         return None
 
+    async def close(self) -> None:
+        return None
+
     async def upsert(self, records: Sequence[MemoryRecord]) -> None:
         self.writes += 1
         if self.fail:
@@ -225,6 +228,7 @@ async def test_task_memory_recalls_earlier_ticks_in_process_and_writes_once_at_t
     assert [r.text for r in recalled] == ["The national bird of Zubrowka is the lark."]
     assert store.writes == 0  # nothing written while the task runs
     await working.close()
+    await memory.flush()  # at the task's end
     assert store.writes == 1 and len(store.records) == 2
     await memory.writer.close()
 
@@ -236,6 +240,7 @@ async def test_a_users_later_task_recalls_long_term_memory_and_a_stranger_does_n
     first = memory.for_task(new_task(user_id=user, mandate="Zubrowka bird", max_ticks=3))
     await first.add(tick=1, action="search", text="The national bird of Zubrowka is the lark.")
     await first.close()
+    await memory.flush()
 
     later = memory.for_task(new_task(user_id=user, mandate="Zubrowka bird again", max_ticks=3))
     stranger = memory.for_task(new_task(user_id=uuid.uuid4(), mandate="Zubrowka", max_ticks=3))
@@ -250,6 +255,7 @@ async def test_memory_write_failures_are_logged_not_raised() -> None:
     working = memory.for_task(new_task(user_id=uuid.uuid4(), mandate="m", max_ticks=3))
     await working.add(tick=1, action="think", text="Thought: keep going.")
     await working.close()
+    await memory.flush()
     assert memory.writer.pending == 0
     await memory.writer.close()
 
