@@ -14,10 +14,12 @@ pytestmark = pytest.mark.integration
 
 USER = "user"  # replaced by a real user id in the test
 OK = {"mandate": "find X", "max_ticks": 3}
+# Parametrized tokens are minted at collection, possibly long before their test runs.
+VALID_FOR = 24 * 3600
 
 
 def _token(**claims: Any) -> str:
-    base = {"aud": "authenticated", "exp": int(time.time()) + 60, "sub": str(uuid.uuid4())}
+    base = {"aud": "authenticated", "exp": int(time.time()) + VALID_FOR, "sub": str(uuid.uuid4())}
     base.update(claims)
     return "Bearer " + jwt.encode(
         {k: v for k, v in base.items() if v is not None}, DEV_JWT_SECRET, algorithm="HS256"
