@@ -65,7 +65,7 @@ class ChromaStore:
         """Release the client's connections and files."""
         client, self._client, self._collection = self._client, None, None
         if client is not None:
-            await asyncio.to_thread(client.close)
+            await asyncio.to_thread(_close_client, client)
 
     async def upsert(self, records: Sequence[MemoryRecord]) -> None:
         if not records:
@@ -110,3 +110,13 @@ class ChromaStore:
             )
             for rid, text, meta, emb in rows
         ]
+
+
+def _close_client(client: Any) -> None:
+    client.close()
+    # chromadb's close() leaves the httpx sessions of an HttpClient (and of its admin client)
+    # open, and with them their sockets
+    for owner in (client, getattr(client, "_admin_client", None)):
+        session = getattr(getattr(owner, "_server", None), "_session", None)
+        if session is not None:
+            session.close()
