@@ -101,7 +101,7 @@ go_build() { # <what> <module dir> <ldflags> <packages...>
   fi
 }
 
-log "building Kubernetes $KUBERNETES_VERSION control plane into $bin (cold: 15-30 min on 2 cores)"
+log "building Kubernetes $KUBERNETES_VERSION control plane into $bin (cold: about 20 min on 2 idle cores, more when shared)"
 log "using $("$GO" version)"
 
 kube_mod_version="$(cd "$here/kube" && "$GO" list -m -f '{{.Version}}' k8s.io/kubernetes)"
