@@ -32,10 +32,10 @@ chart-lint: ## helm lint the chart with its defaults and every ci/*-values.yaml 
 	@for f in $(CHART_DIR)/ci/*-values.yaml; do $(HELM) lint $(CHART_DIR) -f $$f --quiet || exit 1; done
 	@promtool check rules $(CHART_DIR)/files/prometheus/euglena.rules.yaml
 
-images: ## Build the gateway, agent and operator images (euglena-<service>:<appVersion>) with Docker
+images: ## Build the gateway, agent and operator images (euglena-<service>:<appVersion>) from the root Dockerfile's targets
 	@for svc in gateway agent operator; do \
 	  echo "building euglena-$$svc:$(IMAGE_TAG)"; \
-	  $(DOCKER) build -f $$svc/Dockerfile -t euglena-$$svc:$(IMAGE_TAG) . || exit 1; \
+	  $(DOCKER) build --target $$svc -t euglena-$$svc:$(IMAGE_TAG) . || exit 1; \
 	done
 
 helm3: ## Build Helm 3 (HELM3_VERSION) from its Go module into the cache; the chart tests then lint and render with it too

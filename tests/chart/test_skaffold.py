@@ -1,7 +1,8 @@
 """skaffold.yaml, checked as far as a machine without Docker or skaffold allows: it parses, its
-artifacts' Dockerfiles and chart exist, every templated value lands on a real chart value, and
-the chart renders with the values skaffold would pass (placeholder tags for the built images).
-Building the images and `skaffold dev` itself need Docker; tests/e2e_kind covers those."""
+artifacts name the root Dockerfile's service targets, the chart exists, every templated value
+lands on a real chart value, and the chart renders with the values skaffold would pass
+(placeholder tags for the built images). Building the images and `skaffold dev` itself need
+Docker; tests/e2e_kind covers those."""
 
 from __future__ import annotations
 
@@ -29,15 +30,19 @@ def _release(config: dict[str, Any]) -> dict[str, Any]:
     return release
 
 
-def test_builds_the_three_images_from_their_dockerfiles(config: dict[str, Any]) -> None:
+def test_builds_the_three_images_from_their_targets(config: dict[str, Any]) -> None:
     assert config["apiVersion"].startswith("skaffold/v4")
     assert config["kind"] == "Config"
     artifacts = {a["image"]: a for a in config["build"]["artifacts"]}
     assert sorted(artifacts) == ["euglena-agent", "euglena-gateway", "euglena-operator"]
     for image, artifact in artifacts.items():
+        assert (REPO / artifact["context"]).resolve() == REPO, image
         dockerfile = REPO / artifact["context"] / artifact["docker"]["dockerfile"]
-        assert dockerfile.is_file(), image
-        assert dockerfile.parent.name == image.removeprefix("euglena-")
+        assert dockerfile == REPO / "Dockerfile", image
+        target = artifact["docker"]["target"]
+        assert target == image.removeprefix("euglena-")
+        stages = re.findall(r"^FROM \S+ AS (\S+)$", dockerfile.read_text(), re.M | re.I)
+        assert target in stages, f"{image}: the Dockerfile has no stage {target}"
 
 
 def test_deploys_the_chart_with_the_built_images(config: dict[str, Any]) -> None:

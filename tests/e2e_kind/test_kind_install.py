@@ -94,8 +94,8 @@ def cluster(
         _sh(
             "docker",
             "build",
-            "-f",
-            REPO / service / "Dockerfile",
+            "--target",
+            service,
             "-t",
             f"euglena-{service}:{TAG}",
             REPO,
