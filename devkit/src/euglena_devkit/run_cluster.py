@@ -40,7 +40,7 @@ def start_cluster_side(
         say("Building the local Kubernetes control plane (first run only; a few minutes)…")
         build_tools()
     say("Starting the local Kubernetes control plane (etcd, apiserver, kwok nodes)…")
-    cluster = stack.enter_context(LocalCluster(workdir=REPO / ".run" / "cluster"))
+    cluster = stack.enter_context(LocalCluster(workdir=REPO / ".run" / "run-cluster"))
     kubectl = [str(cluster.bin_dir / "kubectl"), "--kubeconfig", str(cluster.kubeconfig)]
 
     def k(*args: str) -> str:

@@ -126,3 +126,30 @@ async def test_listing_is_newest_first_with_cursor_pagination(gateway: RunningGa
         if cursor is None:
             break
     assert seen == list(reversed(ids))
+
+
+async def test_api_roles_cannot_call_the_gateways_read_functions(gateway: RunningGateway) -> None:
+    """They set their own claims, so a signed-in user who could call them could read anyone's."""
+    alice, mallory = await gateway.create_user(), await gateway.create_user()
+    created = await gateway.client.post(
+        "/tasks", json={"mandate": "private", "max_ticks": 1}, headers=gateway.headers(alice)
+    )
+    cid = created.json()["correlation_id"]
+    conn = await asyncpg.connect(gateway.dsn)
+    try:
+        for role in ("anon", "authenticated", "service_role"):
+            with pytest.raises(asyncpg.InsufficientPrivilegeError):
+                async with conn.transaction():
+                    await conn.execute(
+                        "select set_config('role', $1, true), "
+                        "set_config('request.jwt.claims', $2, true)",
+                        role,
+                        json.dumps({"sub": str(mallory), "role": role}),
+                    )
+                    await conn.fetch(
+                        "select * from public.tasks_by_id_as($1, array[$2::uuid])",
+                        json.dumps({"sub": str(alice)}),
+                        cid,
+                    )
+    finally:
+        await conn.close()

@@ -2,8 +2,9 @@
 
 Writes call the SQL functions from ``supabase/migrations`` (quota + insert in one statement,
 guarded updates), so the rules are the same as through PostgREST. User-facing reads run under
-the caller's row-level-security context, exactly as PostgREST does it: within a transaction,
-``role = authenticated`` and ``request.jwt.claims = <the caller's claims>``.
+the caller's row-level-security context, as PostgREST does it: ``role = authenticated`` and
+``request.jwt.claims = <the caller's claims>`` for the statement, set inside the SQL functions
+``tasks_by_id_as`` / ``tasks_page_as`` so each read is one round trip.
 """
 
 from __future__ import annotations
@@ -62,7 +63,12 @@ class PostgresTaskStore:
     async def connect(cls, dsn: str, *, size: int, timeout: float) -> PostgresTaskStore:
         try:
             pool = await asyncpg.create_pool(
-                dsn, min_size=1, max_size=size, timeout=timeout, command_timeout=timeout
+                dsn,
+                min_size=1,
+                max_size=size,
+                timeout=timeout,
+                command_timeout=timeout,
+                reset=_reset,
             )
         except _CONNECTION_ERRORS as exc:
             raise DependencyUnavailable("postgres", str(exc)) from exc
@@ -78,17 +84,6 @@ class PostgresTaskStore:
                 yield conn
         except _CONNECTION_ERRORS as exc:
             raise DependencyUnavailable("postgres", type(exc).__name__) from exc
-
-    @asynccontextmanager
-    async def _as_caller(self, caller: Caller | None) -> AsyncIterator[Any]:
-        async with self._conn() as conn, conn.transaction():
-            if caller is not None:
-                await conn.execute(
-                    "select set_config('role', 'authenticated', true), "
-                    "set_config('request.jwt.claims', $1, true)",
-                    json.dumps(caller.claims, default=str),
-                )
-            yield conn
 
     async def ping(self) -> None:
         async with self._conn() as conn:
@@ -118,34 +113,37 @@ class PostgresTaskStore:
             await conn.execute("select public.release_task($1)", correlation_id)
 
     async def get(self, correlation_id: uuid.UUID, caller: Caller | None) -> Task | None:
-        async with self._as_caller(caller) as conn:
-            row = await conn.fetchrow(
-                f"select {_COLUMNS} from public.tasks where correlation_id = $1", correlation_id
-            )
-        return _row_to_task(row) if row else None
+        tasks = await self.get_many([correlation_id], caller)
+        return tasks[0] if tasks else None
 
     async def get_many(
         self, correlation_ids: Sequence[uuid.UUID], caller: Caller | None
     ) -> list[Task]:
-        async with self._as_caller(caller) as conn:
-            rows = await conn.fetch(
-                f"select {_COLUMNS} from public.tasks where correlation_id = any($1::uuid[])",
-                list(correlation_ids),
-            )
+        ids = list(correlation_ids)
+        async with self._conn() as conn:
+            if caller is None:
+                rows = await conn.fetch(
+                    f"select {_COLUMNS} from public.tasks where correlation_id = any($1::uuid[])",
+                    ids,
+                )
+            else:
+                rows = await conn.fetch(
+                    f"select {_COLUMNS} from public.tasks_by_id_as($1, $2::uuid[])",
+                    _claims(caller),
+                    ids,
+                )
         return [_row_to_task(row) for row in rows]
 
     async def list(self, caller: Caller, *, limit: int, cursor: str | None) -> Page:
-        args: list[Any] = [caller.user_id, limit + 1]
-        where = "user_id = $1"
-        if cursor:
-            created, cid = decode_cursor(cursor)
-            args += [created, cid]
-            where += " and (created_at, correlation_id) < ($3, $4)"
-        async with self._as_caller(caller) as conn:
+        created, cid = decode_cursor(cursor) if cursor else (None, None)
+        async with self._conn() as conn:
             rows = await conn.fetch(
-                f"select {_COLUMNS} from public.tasks where {where} "
-                "order by created_at desc, correlation_id desc limit $2",
-                *args,
+                f"select {_COLUMNS} from public.tasks_page_as($1, $2, $3, $4, $5)",
+                _claims(caller),
+                caller.user_id,
+                limit + 1,
+                created,
+                cid,
             )
         tasks = [_row_to_task(row) for row in rows]
         more = len(tasks) > limit
@@ -167,6 +165,17 @@ class PostgresTaskStore:
                 user_id,
                 email,
             )
+
+
+def _claims(caller: Caller) -> str:
+    return json.dumps(caller.claims, default=str)
+
+
+async def _reset(conn: Any) -> None:
+    """Connections carry no session state (settings are statement-local); only end a
+    transaction a cancelled request may have left open, instead of asyncpg's full reset query."""
+    if conn.is_in_transaction():
+        await conn.execute("rollback")
 
 
 def _domain_error(exc: asyncpg.PostgresError, task: Task) -> BaseException:
