@@ -71,13 +71,16 @@ class WorkerProcess:
         )
 
     async def ready(self, timeout: float = 120) -> None:
+        """Healthy, and done opening its memory (which imports chromadb in the background)."""
         deadline = time.monotonic() + timeout
         async with httpx.AsyncClient() as client:
             while time.monotonic() < deadline:
                 if self.proc.poll() is not None:
                     raise RuntimeError(f"worker exited with {self.proc.returncode}")
                 try:
-                    if (await client.get(self.health_url + "/healthz")).status_code == 200:
+                    response = await client.get(self.health_url + "/healthz")
+                    memory = response.json().get("memory", "open")
+                    if response.status_code == 200 and memory == "open":
                         return
                 except httpx.HTTPError:
                     pass

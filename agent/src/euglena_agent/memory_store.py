@@ -49,6 +49,10 @@ class ChromaStore:
         self._collection: Any = None
         self._lock = asyncio.Lock()
 
+    @property
+    def is_open(self) -> bool:
+        return self._collection is not None
+
     async def open(self) -> None:
         """Import chromadb and open the collection (once; later calls return at once)."""
         await self._get()

@@ -1,11 +1,11 @@
 """Writes observations to long-term memory in the background, in batches.
 
 A tick only hands its records over (:meth:`MemoryWriter.submit`, no I/O); a background task
-writes them when a batch is full, when the oldest has waited ``interval`` seconds, or when
-someone asks for a :meth:`flush` — the loop does at the end of every task, before the task's
-terminal status, so the user's next task can recall them. The queue is bounded: when the store
-falls that far behind, the oldest records are dropped with a warning. A failed write is logged
-and dropped; memory never fails a task.
+writes them when a batch is full or when someone asks for a :meth:`flush` — the worker does at
+the end of every task (after its terminal status, before its ack), so the user's next task can
+recall them. No timer: a write in a thread during the ticks would take CPU from them. The
+queue is bounded: when the store falls that far behind, the oldest records are dropped with a
+warning. A failed write is logged and dropped; memory never fails a task.
 """
 
 from __future__ import annotations
@@ -28,13 +28,11 @@ class MemoryWriter:
         *,
         max_pending: int = 4096,
         batch_size: int = 256,
-        interval: float = 5.0,
     ) -> None:
         self._store = store
         self._pending: deque[MemoryRecord] = deque()
         self._max_pending = max_pending
         self._batch_size = batch_size
-        self._interval = interval
         self._wake = asyncio.Event()
         self._waiters: list[asyncio.Future[None]] = []
         self._runner: asyncio.Task[None] | None = None
@@ -85,9 +83,7 @@ class MemoryWriter:
 
     async def _run(self) -> None:
         while True:
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self._interval):
-                    await self._wake.wait()
+            await self._wake.wait()
             self._wake.clear()
             await self._write_all()
 

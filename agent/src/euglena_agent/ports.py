@@ -101,6 +101,9 @@ class MemoryRecord:
 class MemoryStore(Protocol):
     """Long-term memory shared by a user's tasks (ChromaDB); never read across users."""
 
+    @property
+    def is_open(self) -> bool: ...
+
     async def open(self) -> None:
         """Connect ahead of first use; calling it again does nothing."""
         ...

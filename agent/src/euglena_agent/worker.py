@@ -86,6 +86,7 @@ class Worker:
             "state": self.presence.state,
             "in_flight": self.consumer.in_flight,
             "pending_status_updates": self.status.pending,
+            "memory": "open" if self.memory.store.is_open else "opening",
         }
 
 

@@ -195,6 +195,8 @@ class ListStore:
         self.writes = 0
         self.fail = fail
 
+    is_open = True
+
     async def open(self) -> None:
         return None
 
