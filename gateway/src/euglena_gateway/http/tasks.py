@@ -8,8 +8,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response, status
 from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel
 from sse_starlette import EventSourceResponse
 
+from euglena.task import Task
 from euglena_gateway.errors import BadRequest
 from euglena_gateway.http.deps import PrincipalDep, ServicesDep
 from euglena_gateway.http.schemas import (
@@ -23,6 +25,7 @@ from euglena_gateway.usecases.tasks import Submission
 from euglena_gateway.usecases.workers import count_workers
 
 router = APIRouter()
+_JSON = "application/json"
 
 MAX_IDS = 100
 
@@ -44,10 +47,13 @@ def _check_limits(body: SubmitRequest, max_length: int, max_ticks: int) -> None:
         )
 
 
+def _json(model: BaseModel, status_code: int = 200) -> Response:
+    """Serialize once with pydantic; the declared response_model still documents the shape."""
+    return Response(model.model_dump_json(), status_code=status_code, media_type=_JSON)
+
+
 @router.post("/tasks", status_code=status.HTTP_202_ACCEPTED, response_model=SubmitResponse)
-async def submit_task(
-    body: SubmitRequest, principal: PrincipalDep, services: ServicesDep, response: Response
-) -> SubmitResponse:
+async def submit_task(body: SubmitRequest, principal: PrincipalDep, services: ServicesDep) -> Any:
     settings = services.settings
     _check_limits(body, settings.max_mandate_length, settings.max_ticks)
     submission = Submission(
@@ -60,9 +66,8 @@ async def submit_task(
     task, created = await services.tasks.submit(principal, submission)
     if created:
         services.metrics.submissions.labels(task.source.value).inc()
-    else:
-        response.status_code = status.HTTP_200_OK
-    return SubmitResponse(correlation_id=task.correlation_id, status=task.status, task=task)
+    reply = SubmitResponse(correlation_id=task.correlation_id, status=task.status, task=task)
+    return _json(reply, status.HTTP_202_ACCEPTED if created else status.HTTP_200_OK)
 
 
 def _parse_ids(ids: str) -> list[uuid.UUID]:
@@ -82,19 +87,20 @@ async def list_tasks(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: str | None = None,
     ids: str | None = None,
-) -> TaskPage:
+) -> Any:
     if ids is not None:
-        return TaskPage(items=await services.tasks.get_many(principal, _parse_ids(ids)))
+        return _json(TaskPage(items=await services.tasks.get_many(principal, _parse_ids(ids))))
     try:
         page = await services.tasks.list(principal, limit=limit, cursor=cursor)
     except ValueError as exc:
         raise BadRequest("cursor: not a cursor this API issued") from exc
-    return TaskPage(items=list(page.items), next_cursor=page.next_cursor)
+    return _json(TaskPage(items=list(page.items), next_cursor=page.next_cursor))
 
 
-@router.get("/tasks/{task_id}")
+@router.get("/tasks/{task_id}", response_model=Task)
 async def get_task(task_id: uuid.UUID, principal: PrincipalDep, services: ServicesDep) -> Any:
-    return (await services.tasks.get(principal, task_id)).model_dump(mode="json")
+    task = await services.tasks.get(principal, task_id)
+    return Response(task.to_json(), media_type=_JSON)
 
 
 @router.post("/tasks/{task_id}/cancel", status_code=202, response_model=CancelResponse)
