@@ -9,7 +9,9 @@ trusted service such as the operator, which may act on behalf of any user.
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,19 +36,45 @@ class Principal:
 
 
 class TokenVerifier:
-    def __init__(self, *, secret: str, jwks_url: str = "", leeway_seconds: int = 30) -> None:
+    """Verifies bearer tokens; remembers recently verified ones until they expire.
+
+    Clients send the same token on every request; checking its signature once per token (not
+    once per request) keeps authentication off the hot path. Entries never outlive ``exp``.
+    """
+
+    def __init__(
+        self,
+        *,
+        secret: str,
+        jwks_url: str = "",
+        leeway_seconds: int = 30,
+        cache_size: int = 4096,
+    ) -> None:
         self._secret = secret
         self._leeway = leeway_seconds
         self._jwks = jwt.PyJWKClient(jwks_url, cache_keys=True, lifespan=600) if jwks_url else None
+        self._verified: OrderedDict[str, tuple[float, Principal]] = OrderedDict()
+        self._cache_size = cache_size
 
     async def verify(self, authorization: str | None) -> Principal:
         token = _bearer(authorization)
+        cached = self._verified.get(token)
+        if cached is not None and cached[0] > time.time():
+            return cached[1]
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:
             raise Unauthorized("the bearer token is not a well-formed JWT") from exc
         claims = await self._decode(token, str(header.get("alg", "")))
-        return _principal(claims, token)
+        principal = _principal(claims, token)
+        self._remember(token, float(claims["exp"]), principal)
+        return principal
+
+    def _remember(self, token: str, expires_at: float, principal: Principal) -> None:
+        self._verified[token] = (expires_at, principal)
+        self._verified.move_to_end(token)
+        while len(self._verified) > self._cache_size:
+            self._verified.popitem(last=False)
 
     async def _decode(self, token: str, alg: str) -> dict[str, Any]:
         options: jwt.types.Options = {"require": ["exp"], "verify_aud": False}

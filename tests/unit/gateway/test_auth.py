@@ -1,3 +1,4 @@
+import asyncio
 import time
 import uuid
 from typing import Any
@@ -79,3 +80,15 @@ async def test_asymmetric_tokens_are_checked_against_the_jwks(jwks_server: Any) 
     forged = jwt.encode(claims, stranger, algorithm="RS256", headers={"kid": "k1"})
     with pytest.raises(Unauthorized):
         await TokenVerifier(secret="", jwks_url=url).verify(f"Bearer {forged}")
+
+
+async def test_a_remembered_token_is_refused_once_it_expires() -> None:
+    verifier = TokenVerifier(secret=SECRET, leeway_seconds=0)
+    header = _bearer(_claims(exp=int(time.time()) + 2))
+    assert (await verifier.verify(header)).user_id is not None
+    await verifier.verify(header)  # served from memory
+    expired_at = time.time() + 2.5
+    while time.time() < expired_at:  # no clock to inject into PyJWT: wait for expiry
+        await asyncio.sleep(0.25)
+    with pytest.raises(Unauthorized, match="expired"):
+        await verifier.verify(header)

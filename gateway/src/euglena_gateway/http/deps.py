@@ -10,7 +10,8 @@ from euglena_gateway.auth import Principal
 from euglena_gateway.services import Services
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
+    # async on purpose: FastAPI runs plain-def dependencies in a thread pool.
     services: Services = request.app.state.services
     return services
 
