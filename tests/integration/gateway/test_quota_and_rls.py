@@ -49,6 +49,8 @@ async def test_a_refusal_says_how_much_is_used_and_allowed(gateway: RunningGatew
     error = refused.json()["error"]
     assert error["code"] == "quota_exceeded"
     assert error["details"] == {"used": 3, "limit": 4, "requested": 2}
+    metrics = (await gateway.client.get("/metrics")).text
+    assert "euglena_gateway_quota_rejections_total 1.0" in metrics
 
 
 async def test_users_see_only_their_own_tasks_through_the_api(gateway: RunningGateway) -> None:

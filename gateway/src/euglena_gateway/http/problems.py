@@ -63,8 +63,9 @@ def install(app: FastAPI) -> None:
         return problem(exc.status_code, exc.code, exc.message, exc.details)
 
     @app.exception_handler(QuotaExceeded)
-    async def _quota(_: Request, exc: QuotaExceeded) -> JSONResponse:
+    async def _quota(request: Request, exc: QuotaExceeded) -> JSONResponse:
         log.info("quota: %s", exc)
+        request.app.state.services.metrics.quota_rejections.inc()
         details = {"used": exc.used, "limit": exc.limit, "requested": exc.requested}
         return problem(429, "quota_exceeded", str(exc), details)
 
