@@ -34,7 +34,9 @@ async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) ->
 def configure_kopf(settings: kopf.OperatorSettings, config: OperatorSettings) -> None:
     settings.peering.standalone = True
     settings.scanning.disabled = True
-    settings.posting.level = logging.INFO
+    # Our own Events are posted explicitly (kopf.event); kopf's INFO log lines ("Handler …
+    # succeeded", "Creation is processed") would each add an Event write per object.
+    settings.posting.level = logging.WARNING
     settings.posting.reporting_component = "euglena-operator"
     settings.persistence.finalizer = f"{PREFIX}/cancel-task"
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=PREFIX)
@@ -103,7 +105,7 @@ async def submit(
     if outcome.rejected:
         kopf.warn(body, reason=outcome.status["reason"], message=outcome.message)
     else:
-        kopf.info(body, reason="Submitted", message=outcome.message)
+        kopf.event(body, type="Normal", reason="Submitted", message=outcome.message)
 
 
 def _needs_cancel(status: kopf.Status, **_: Any) -> bool:
@@ -126,7 +128,9 @@ async def cancel(
             message=f"could not cancel task {correlation_id}; deleted anyway",
         )
     elif outcome == "cancelled":
-        kopf.info(body, reason="Cancelled", message=f"cancelled task {correlation_id}")
+        kopf.event(
+            body, type="Normal", reason="Cancelled", message=f"cancelled task {correlation_id}"
+        )
 
 
 def _age(meta: kopf.Meta) -> float:
