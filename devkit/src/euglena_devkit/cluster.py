@@ -26,7 +26,6 @@ from euglena_devkit.cluster_procs import (
     ClusterError,
     ComponentSet,
     ToolsMissing,
-    free_port,
     http_ok,
     poll,
 )
@@ -38,6 +37,7 @@ from euglena_devkit.cluster_tools import (
     tools_bin_dir,
     tools_built,
 )
+from euglena_devkit.services import free_port
 
 __all__ = [
     "REPO_ROOT",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ctypes
 import signal
-import socket
 import subprocess
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -17,7 +16,6 @@ Check = Callable[[], bool]
 _POLL_INTERVAL = 0.1
 _STOP_GRACE = 10.0
 _PR_SET_PDEATHSIG = 1
-_issued_ports: set[int] = set()
 
 
 class ClusterError(RuntimeError):
@@ -26,17 +24,6 @@ class ClusterError(RuntimeError):
 
 class ToolsMissing(ClusterError):
     """The binaries are not built for the pinned versions (``make k8s-tools``)."""
-
-
-def free_port() -> int:
-    """A currently free loopback TCP port, never the same one twice in this process."""
-    while True:
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-            sock.bind(("127.0.0.1", 0))
-            port: int = sock.getsockname()[1]
-        if port not in _issued_ports:
-            _issued_ports.add(port)
-            return port
 
 
 def _die_with_parent_hook() -> Callable[[], None] | None:
