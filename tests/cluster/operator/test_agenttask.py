@@ -13,6 +13,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -302,17 +303,26 @@ def test_expired_deadline_cancels_and_fails_with_deadline_exceeded(
 def test_finished_task_is_deleted_after_its_ttl(
     k8s_cluster: K8sCluster, k8s_namespace: str, stack: Stack
 ) -> None:
+    ttl = 3
     apply_task(
-        k8s_cluster, k8s_namespace, "brief", mandate="say hi", maxTicks=3, ttlSecondsAfterFinished=2
+        k8s_cluster,
+        k8s_namespace,
+        "brief",
+        mandate="say hi",
+        maxTicks=3,
+        ttlSecondsAfterFinished=ttl,
     )
+    uid = get_task(k8s_cluster, k8s_namespace, "brief")["metadata"]["uid"]
+    # Waiting for `Complete` first would race the deletion this test is about: wait for the
+    # object to go, then check it went only after its task finished and its TTL passed.
     k8s_cluster.kubectl(
-        "wait", "--for=condition=Complete", "--timeout=60s", "-n", k8s_namespace, "agenttask/brief"
+        "wait", "--for=delete", "--timeout=90s", "-n", k8s_namespace, "agenttask/brief"
     )
-    started = time.monotonic()
-    k8s_cluster.kubectl(
-        "wait", "--for=delete", "--timeout=30s", "-n", k8s_namespace, "agenttask/brief"
-    )
-    assert time.monotonic() - started < 30
+    deleted_at = time.time()
+    task = stack.task(uid)
+    assert task["status"] == "completed"
+    completed_at = datetime.fromisoformat(task["completed_at"].replace("Z", "+00:00"))
+    assert deleted_at - completed_at.timestamp() >= ttl
 
 
 def test_resubmitting_with_the_objects_uid_returns_the_existing_task(
