@@ -18,7 +18,7 @@ def utcnow() -> datetime:
 
 def to_rfc3339(value: datetime) -> str:
     """RFC 3339 in UTC with microseconds and a ``Z`` suffix; sortable as text."""
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 Timestamp = Annotated[datetime, PlainSerializer(to_rfc3339, return_type=str, when_used="json")]

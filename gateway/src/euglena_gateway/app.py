@@ -25,7 +25,7 @@ from euglena_gateway.metrics import GatewayMetrics
 from euglena_gateway.services import EnsureUser, Services
 from euglena_gateway.settings import GatewaySettings
 from euglena_gateway.usecases.ports import ClosableTaskStore
-from euglena_gateway.usecases.storage import StorageManager
+from euglena_gateway.usecases.storage import FinishedTasks, StorageManager
 from euglena_gateway.usecases.tasks import TaskService
 
 log = logging.getLogger(__name__)
@@ -77,7 +77,12 @@ async def build_services(
     )
     await publisher.start()
     stack.push_async_callback(publisher.close)
-    storage = StorageManager(store, live, metrics.observe_sync)
+    finished = FinishedTasks(
+        size=settings.finished_task_cache_size,
+        ttl=settings.finished_task_cache_seconds,
+        on_hit=metrics.finished_task_cache_hits.inc,
+    )
+    storage = StorageManager(store, live, metrics.observe_sync, finished)
     verifier = TokenVerifier(
         secret=settings.supabase_jwt_secret.get_secret_value(),
         jwks_url=settings.supabase_jwks_url
@@ -115,8 +120,9 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     problems.install(app)
-    app.include_router(system.router)
-    app.include_router(tasks.router)
+    # The routes join the app's own table: an included router is matched twice per request.
+    for router in (tasks.router, system.router):
+        app.router.routes.extend(router.routes)
     mount_frontend(app, settings.frontend_dir)
     app.add_middleware(
         EdgeMiddleware,

@@ -39,5 +39,11 @@ class GatewayMetrics:
             registry=self.registry,
         )
 
+        self.finished_task_cache_hits = Counter(
+            "euglena_gateway_finished_task_cache_hits",
+            "Reads of a finished task answered from the gateway's memory instead of Postgres.",
+            registry=self.registry,
+        )
+
     def observe_sync(self, outcome: str) -> None:
         self.syncs.labels(outcome).inc()

@@ -36,6 +36,15 @@ class GatewaySettings(InsecureDefaultsGuard, RedisSettings, RabbitSettings):
     events_keepalive_seconds: float = Field(
         default=15.0, gt=0, description="Comment line sent on idle event streams."
     )
+    finished_task_cache_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        description="How long a finished task read from Postgres is served again from memory "
+        "to the same reader (finished tasks never change; 0 turns this off).",
+    )
+    finished_task_cache_size: int = Field(
+        default=10_000, ge=0, description="Finished tasks kept in memory per gateway process."
+    )
     frontend_dir: Path | None = Field(
         default=None,
         description="Built web UI to serve at / (default: frontend/dist beside the source tree "

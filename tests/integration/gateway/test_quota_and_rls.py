@@ -75,6 +75,47 @@ async def test_users_see_only_their_own_tasks_through_the_api(gateway: RunningGa
     assert [t["correlation_id"] for t in alices["items"]] == [cid]
 
 
+def _cache_hits(metrics: str) -> float:
+    for line in metrics.splitlines():
+        if line.startswith("euglena_gateway_finished_task_cache_hits_total "):
+            return float(line.split()[1])
+    raise AssertionError("the finished-task cache counter is not exported")
+
+
+async def test_a_finished_task_answered_from_memory_stays_private(
+    gateway: RunningGateway,
+) -> None:
+    alice, bob = await gateway.create_user(), await gateway.create_user()
+    created = await gateway.client.post(
+        "/tasks", json={"mandate": "alice's answer", "max_ticks": 1}, headers=gateway.headers(alice)
+    )
+    cid = created.json()["correlation_id"]
+    conn = await asyncpg.connect(gateway.dsn)
+    try:
+        await conn.execute(
+            "update public.tasks set status = 'completed', result = '42', ticks = 1, "
+            "completed_at = now(), updated_at = now() where correlation_id = $1",
+            uuid.UUID(cid),
+        )
+    finally:
+        await conn.close()
+    before = _cache_hits((await gateway.client.get("/metrics")).text)
+
+    reads = [
+        await gateway.client.get(f"/tasks/{cid}", headers=gateway.headers(alice)) for _ in range(3)
+    ]
+    assert [(r.status_code, r.json()["result"]) for r in reads] == [(200, "42")] * 3
+    assert _cache_hits((await gateway.client.get("/metrics")).text) - before == 2
+
+    assert (
+        await gateway.client.get(f"/tasks/{cid}", headers=gateway.headers(bob))
+    ).status_code == 404, "a copy read as alice is never served to bob"
+    service = await gateway.client.get(
+        f"/tasks/{cid}", headers={"Authorization": f"Bearer {gateway.service_token()}"}
+    )
+    assert service.json()["result"] == "42"
+
+
 async def test_row_level_security_holds_in_sql_for_the_authenticated_role(
     gateway: RunningGateway,
 ) -> None:

@@ -101,7 +101,7 @@ async def test_a_terminal_task_is_persisted_then_removed_from_redis(
     assert again == body, "later reads are served from Postgres alone"
 
 
-async def test_stale_redis_data_never_overwrites_newer_postgres_data(
+async def test_stale_redis_data_never_shows_over_newer_postgres_data(
     gateway: RunningGateway, redis: Redis
 ) -> None:
     user = await gateway.create_user()
@@ -116,9 +116,13 @@ async def test_stale_redis_data_never_overwrites_newer_postgres_data(
     late = pending.evolve(status=TaskStatus.IN_PROGRESS, ticks=1)
     await redis.set(task_key(cid), late.to_json(), ex=600)
 
-    body = (await gateway.client.get(f"/tasks/{cid}", headers=gateway.headers(user))).json()
+    headers = gateway.headers(user)
+    body = (await gateway.client.get(f"/tasks/{cid}", headers=headers)).json()
     assert (body["status"], body["result"]) == ("completed", "first answer")
-    assert not await redis.exists(task_key(cid))
+    listed = (await gateway.client.get("/tasks", headers=headers)).json()["items"]
+    assert [(t["status"], t["result"]) for t in listed] == [("completed", "first answer")]
+    row = await _row(gateway.dsn, cid)
+    assert (row["status"], row["result"]) == ("completed", "first answer")
 
 
 async def test_status_writes_are_compare_and_set(redis: Redis, gateway: RunningGateway) -> None:

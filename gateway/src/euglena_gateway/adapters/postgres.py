@@ -27,6 +27,8 @@ _COLUMNS = (
     "correlation_id, user_id, mandate, max_ticks, status, ticks, result, error, worker_id, "
     "last_action, usage, source, created_at, updated_at, started_at, completed_at"
 )
+_BY_IDS = f"select {_COLUMNS} from public.tasks where correlation_id = any($1::uuid[])"
+_BY_IDS_AS = f"select {_COLUMNS} from public.tasks_by_id_as($1, $2::uuid[])"
 _CONNECTION_ERRORS = (
     OSError,
     TimeoutError,
@@ -120,18 +122,13 @@ class PostgresTaskStore:
         self, correlation_ids: Sequence[uuid.UUID], caller: Caller | None
     ) -> list[Task]:
         ids = list(correlation_ids)
-        async with self._conn() as conn:
+        try:
             if caller is None:
-                rows = await conn.fetch(
-                    f"select {_COLUMNS} from public.tasks where correlation_id = any($1::uuid[])",
-                    ids,
-                )
+                rows = await self._pool.fetch(_BY_IDS, ids)
             else:
-                rows = await conn.fetch(
-                    f"select {_COLUMNS} from public.tasks_by_id_as($1, $2::uuid[])",
-                    _claims(caller),
-                    ids,
-                )
+                rows = await self._pool.fetch(_BY_IDS_AS, _claims(caller), ids)
+        except _CONNECTION_ERRORS as exc:
+            raise DependencyUnavailable("postgres", type(exc).__name__) from exc
         return [_row_to_task(row) for row in rows]
 
     async def list(self, caller: Caller, *, limit: int, cursor: str | None) -> Page:

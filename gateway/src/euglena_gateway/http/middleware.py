@@ -30,6 +30,8 @@ class EdgeMiddleware:
         self.metrics = metrics
         self.max_body = max_body
         self.timeout = timeout
+        # Labelled children looked up once per (route template, method, status), a bounded set.
+        self._series: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -89,10 +91,18 @@ class EdgeMiddleware:
 
     def _record(self, scope: Scope, status: int, elapsed: float) -> None:
         route = scope.get("route")
-        template = getattr(route, "path", None) or "unmatched"
-        method = scope.get("method", "GET")
-        self.metrics.requests.labels(template, method, str(status)).inc()
-        self.metrics.latency.labels(template, method).observe(elapsed)
+        key = (getattr(route, "path", None) or "unmatched", scope.get("method", "GET"), status)
+        series = self._series.get(key)
+        if series is None:
+            template, method, _ = key
+            series = (
+                self.metrics.requests.labels(template, method, str(status)),
+                self.metrics.latency.labels(template, method),
+            )
+            self._series[key] = series
+        count, latency = series
+        count.inc()
+        latency.observe(elapsed)
 
 
 def _content_length(scope: Scope) -> int | None:

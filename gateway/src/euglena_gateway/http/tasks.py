@@ -14,6 +14,7 @@ from sse_starlette import EventSourceResponse
 from euglena.task import Task
 from euglena_gateway.errors import BadRequest
 from euglena_gateway.http.deps import PrincipalDep, ServicesDep
+from euglena_gateway.http.direct import DirectRoute
 from euglena_gateway.http.schemas import (
     CancelResponse,
     SubmitRequest,
@@ -97,10 +98,19 @@ async def list_tasks(
     return _json(TaskPage(items=list(page.items), next_cursor=page.next_cursor))
 
 
-@router.get("/tasks/{task_id}", response_model=Task)
 async def get_task(task_id: uuid.UUID, principal: PrincipalDep, services: ServicesDep) -> Any:
     task = await services.tasks.get(principal, task_id)
     return Response(task.to_json(), media_type=_JSON)
+
+
+# The most frequent read (UIs and the operator poll it): served without per-request DI.
+router.add_api_route(
+    "/tasks/{task_id}",
+    get_task,
+    methods=["GET"],
+    response_model=Task,
+    route_class_override=DirectRoute,
+)
 
 
 @router.post("/tasks/{task_id}/cancel", status_code=202, response_model=CancelResponse)
