@@ -8,6 +8,10 @@ TASK_TTL_SECONDS = 600
 DEFAULT_WORKER_STATUS_SET_KEY = "workers:status"
 
 
+TASK_KEY_PATTERN = "task:*"
+"""Matches every ``task:{id}`` key (and no other Euglena key)."""
+
+
 def task_key(correlation_id: object) -> str:
     return f"task:{correlation_id}"
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -25,6 +27,7 @@ from euglena_gateway.metrics import GatewayMetrics
 from euglena_gateway.services import EnsureUser, Services
 from euglena_gateway.settings import GatewaySettings
 from euglena_gateway.usecases.ports import ClosableTaskStore
+from euglena_gateway.usecases.settle import Settler
 from euglena_gateway.usecases.storage import FinishedTasks, StorageManager
 from euglena_gateway.usecases.tasks import TaskService
 
@@ -60,6 +63,12 @@ def _dev_user_factory(settings: GatewaySettings, store: object) -> EnsureUser | 
     return ensure_user
 
 
+async def _cancel(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
 async def build_services(
     settings: GatewaySettings, metrics: GatewayMetrics, stack: AsyncExitStack
 ) -> Services:
@@ -83,6 +92,14 @@ async def build_services(
         on_hit=metrics.finished_task_cache_hits.inc,
     )
     storage = StorageManager(store, live, metrics.observe_sync, finished)
+    if settings.settle_interval_seconds > 0:
+        settler = Settler(
+            storage,
+            interval=settings.settle_interval_seconds,
+            grace=settings.settle_after_seconds,
+        )
+        settling = asyncio.create_task(settler.run(), name="settler")
+        stack.push_async_callback(_cancel, settling)
     verifier = TokenVerifier(
         secret=settings.supabase_jwt_secret.get_secret_value(),
         jwks_url=settings.supabase_jwks_url

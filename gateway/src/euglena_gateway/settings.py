@@ -36,6 +36,19 @@ class GatewaySettings(InsecureDefaultsGuard, RedisSettings, RabbitSettings):
     events_keepalive_seconds: float = Field(
         default=15.0, gt=0, description="Comment line sent on idle event streams."
     )
+    settle_interval_seconds: float = Field(
+        default=15.0,
+        ge=0,
+        description="How often the gateway persists finished tasks nobody has read yet, before "
+        "their Redis copy expires (0 turns this off).",
+    )
+    settle_after_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        le=300,
+        description="How long a finished task may wait for a reader before the settler "
+        "persists it.",
+    )
     finished_task_cache_seconds: float = Field(
         default=30.0,
         ge=0,

@@ -10,10 +10,10 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import aio_pika
 import httpx
@@ -29,27 +29,9 @@ from euglena_agent.settings import AgentSettings
 from euglena_agent.worker import Worker, build_worker
 from euglena_devkit.fakes import FakeModelServer, FakeSearchServer
 from euglena_devkit.services import free_port
+from euglena_devkit.waiting import eventually
 
-T = TypeVar("T")
 DELIVERY_LIMIT = 3
-
-
-async def eventually(
-    probe: Callable[[], Awaitable[T]],
-    until: Callable[[T], bool],
-    *,
-    timeout: float = 30.0,
-    interval: float = 0.02,
-) -> T:
-    """Poll ``probe`` until ``until(value)``; fail with the last value after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    value = await probe()
-    while not until(value):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s; last value: {value!r}")
-        await asyncio.sleep(interval)
-        value = await probe()
-    return value
 
 
 class InProcessWorker:

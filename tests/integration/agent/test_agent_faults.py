@@ -6,11 +6,12 @@ import json
 import time
 
 import pytest
-from agent_harness import DELIVERY_LIMIT, AgentHarness, eventually
+from agent_harness import DELIVERY_LIMIT, AgentHarness
 
 from euglena.keys import worker_status_key
 from euglena.status import TaskStatus
 from euglena_devkit.fakes import tool
+from euglena_devkit.waiting import eventually
 
 pytestmark = pytest.mark.integration
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 
 import pytest
-from agent_harness import AgentHarness, eventually
+from agent_harness import AgentHarness
 
 from euglena.keys import DEFAULT_WORKER_STATUS_SET_KEY, task_key, worker_status_key
 from euglena.status import TaskStatus
 from euglena_devkit.fakes import FakeSearchServer, FakeWebServer, Hit, text, tool
 from euglena_devkit.fakes.web import article
+from euglena_devkit.waiting import eventually
 
 pytestmark = pytest.mark.integration
 

@@ -7,12 +7,13 @@ from typing import Any
 
 import asyncpg
 import pytest
-from agent_harness import AgentHarness, eventually
+from agent_harness import AgentHarness
 
 from euglena.keys import task_key
 from euglena_devkit.fakes import FakeSearchServer, FakeWebServer, Hit, tool
 from euglena_devkit.fakes.web import article
 from euglena_devkit.gateway import RunningGateway
+from euglena_devkit.waiting import eventually
 
 pytestmark = pytest.mark.integration
 

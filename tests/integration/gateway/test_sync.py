@@ -1,6 +1,7 @@
 """The seed's sync rules between Redis (real-time) and Postgres (what users see)."""
 
 import uuid
+from typing import Any
 
 import asyncpg
 import pytest
@@ -11,6 +12,7 @@ from euglena.keys import TASK_TTL_SECONDS, task_key
 from euglena.status import TaskStatus
 from euglena.task import Task
 from euglena_devkit.gateway import RunningGateway
+from euglena_devkit.waiting import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -138,3 +140,25 @@ async def test_status_writes_are_compare_and_set(redis: Redis, gateway: RunningG
     refused = await store.put(cancelled.evolve(status=TaskStatus.COMPLETED))
     assert not refused.applied and refused.current is not None
     assert refused.current.status is TaskStatus.CANCELLED
+
+
+async def test_a_finished_task_nobody_reads_is_persisted_before_redis_forgets_it(
+    gateway_factory: Any, redis: Redis
+) -> None:
+    async with gateway_factory(settle_interval_seconds=0.2, settle_after_seconds=0) as gateway:
+        user = await gateway.create_user()
+        done_id, open_id = await _submit(gateway, user), await _submit(gateway, user)
+        store = RedisStatusStore(redis)
+        done, running = await store.get(done_id), await store.get(open_id)
+        assert done is not None and running is not None
+        await store.put(done.evolve(status=TaskStatus.COMPLETED, ticks=2, result="unread"))
+        await store.put(running.evolve(status=TaskStatus.IN_PROGRESS, ticks=1))
+
+        row = await eventually(
+            lambda: _row(gateway.dsn, done_id), lambda r: r["status"] == "completed", timeout=10
+        )
+        assert (row["result"], row["ticks"]) == ("unread", 2)
+        assert not await redis.exists(task_key(done_id))
+        # The same pass saw the open task and left it to its readers.
+        assert (await _row(gateway.dsn, open_id))["status"] == "pending"
+        assert await redis.exists(task_key(open_id))

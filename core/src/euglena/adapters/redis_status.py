@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import AsyncIterator
 from typing import Any
 
 from redis.asyncio import Redis
 
-from euglena.keys import TASK_TTL_SECONDS, task_events_channel, task_key
+from euglena.keys import TASK_KEY_PATTERN, TASK_TTL_SECONDS, task_events_channel, task_key
 from euglena.ports import WriteResult
 from euglena.status import status_ranks
 from euglena.task import Task, to_rfc3339
@@ -71,6 +72,21 @@ class RedisStatusStore:
         return {
             cid: Task.from_json(raw) for cid, raw in zip(correlation_ids, raws, strict=True) if raw
         }
+
+    async def scan(self, batch: int = 200) -> AsyncIterator[list[Task]]:
+        """Every task Redis holds, ``batch`` at a time (SCAN, so the server is never blocked)."""
+        keys: list[bytes] = []
+        async for key in self._redis.scan_iter(match=TASK_KEY_PATTERN, count=batch):
+            keys.append(key)
+            if len(keys) >= batch:
+                yield await self._load(keys)
+                keys = []
+        if keys:
+            yield await self._load(keys)
+
+    async def _load(self, keys: list[bytes]) -> list[Task]:
+        # A key may expire between SCAN and MGET: it is simply absent.
+        return [Task.from_json(raw) for raw in await self._redis.mget(keys) if raw]
 
     async def delete(self, correlation_id: uuid.UUID) -> None:
         await self._redis.delete(task_key(correlation_id))

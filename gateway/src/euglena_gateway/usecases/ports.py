@@ -14,6 +14,10 @@ from euglena.workers import WorkerStatus
 class LiveStatusStore(StatusStore, Protocol):
     async def get_many(self, correlation_ids: list[uuid.UUID]) -> dict[uuid.UUID, Task]: ...
 
+    def scan(self, batch: int = ...) -> AsyncIterator[list[Task]]:
+        """Every task the live store holds, a batch at a time."""
+        ...
+
 
 class ClosableTaskStore(TaskStore, HealthCheck, Protocol):
     async def close(self) -> None: ...

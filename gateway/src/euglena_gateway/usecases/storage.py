@@ -108,6 +108,17 @@ class StorageManager:
                 tasks.append(task)
         return tasks
 
+    async def settle(self, correlation_ids: Sequence[uuid.UUID]) -> None:
+        """Sync live copies into the Postgres rows they belong to (dropping finished ones).
+
+        A live copy without a row is left alone: it has nothing to be attached to and expires
+        with its TTL."""
+        ids = list(correlation_ids)
+        rows = {t.correlation_id: t for t in await self.store.get_many(ids, None)}
+        for cid, live in (await self.live.get_many(ids)).items():
+            if cid in rows:
+                await self.reconcile(rows[cid], live, None)
+
     async def reconcile(
         self, persisted: Task | None, live: Task | None, caller: Caller | None
     ) -> Task | None:
