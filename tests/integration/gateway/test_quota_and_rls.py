@@ -5,8 +5,12 @@ import json
 import uuid
 
 import asyncpg
+import httpx
 import pytest
+from redis.asyncio import Redis
 
+from euglena.adapters.redis_status import RedisStatusStore
+from euglena.status import TaskStatus
 from euglena_devkit.gateway import RunningGateway
 
 pytestmark = pytest.mark.integration
@@ -51,6 +55,46 @@ async def test_a_refusal_says_how_much_is_used_and_allowed(gateway: RunningGatew
     assert error["details"] == {"used": 3, "limit": 4, "requested": 2}
     metrics = (await gateway.client.get("/metrics")).text
     assert "euglena_gateway_quota_rejections_total 1.0" in metrics
+
+
+async def test_ticks_a_task_did_not_use_are_given_back_when_it_ends(
+    gateway: RunningGateway, redis_url: str
+) -> None:
+    user = await gateway.create_user(daily_tick_limit=10)
+    headers = gateway.headers(user)
+
+    async def submit(ticks: int) -> httpx.Response:
+        return await gateway.client.post(
+            "/tasks", json={"mandate": "m", "max_ticks": ticks}, headers=headers
+        )
+
+    first = await submit(10)
+    assert first.status_code == 202
+    assert (await submit(1)).status_code == 429
+
+    # An agent finishes the task after 4 of its 10 ticks; the next read syncs it.
+    redis = Redis.from_url(redis_url)
+    try:
+        store = RedisStatusStore(redis)
+        task = await store.get(uuid.UUID(first.json()["correlation_id"]))
+        assert task is not None
+        await store.put(task.evolve(status=TaskStatus.COMPLETED, ticks=4, result="done"))
+    finally:
+        await redis.aclose()
+    read = await gateway.client.get(f"/tasks/{task.correlation_id}", headers=headers)
+    assert read.json()["status"] == "completed"
+
+    assert (await submit(7)).status_code == 429, "the 4 ticks spent still count"
+    second = await submit(6)
+    assert second.status_code == 202
+    # Cancelled before any agent took it: all of its ticks come back.
+    cancelled = await gateway.client.post(
+        f"/tasks/{second.json()['correlation_id']}/cancel", headers=headers
+    )
+    assert cancelled.status_code == 202
+    refused = await submit(7)
+    assert refused.json()["error"]["details"]["used"] == 4
+    assert (await submit(6)).status_code == 202
 
 
 async def test_users_see_only_their_own_tasks_through_the_api(gateway: RunningGateway) -> None:
