@@ -157,19 +157,33 @@ def gateway() -> Dashboard:
         (Query(f"sum(rate(euglena_gateway_quota_rejections_total[{RATE}]))", "rejected"),),
         "Submissions refused (429) because they would exceed the user's daily tick limit.",
         unit="reqps",
+        width=8,
     )
     syncs = Panel(
         "Redis → Postgres syncs",
         (Query(f"sum by (outcome) (rate(euglena_gateway_syncs_total[{RATE}]))", "{{outcome}}"),),
-        "Status syncs from Redis into Postgres on reads, by outcome.",
+        "Status syncs from Redis into Postgres on reads and by the settler, by outcome.",
         unit="ops",
         stack=True,
+        width=8,
+    )
+    finished_reads = Panel(
+        "Finished-task reads from memory",
+        (
+            Query(
+                f"sum(rate(euglena_gateway_finished_task_cache_hits_total[{RATE}]))",
+                "from memory",
+            ),
+        ),
+        "Reads of a finished task answered from the gateway's memory instead of Postgres.",
+        unit="reqps",
+        width=8,
     )
     return (
         Dashboard("euglena-gateway", "Euglena / Gateway", "The HTTP API.", TAGS)
         .row("Traffic", requests, errors, _request_latency(), _submissions())
         .row("Routes", by_route)
-        .row("Storage and limits", syncs, quota)
+        .row("Storage and limits", syncs, finished_reads, quota)
     )
 
 

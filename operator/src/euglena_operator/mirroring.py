@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from euglena.status import TaskStatus
@@ -68,9 +68,13 @@ def is_terminal_phase(phase: object) -> bool:
     return phase in TERMINAL_PHASES
 
 
-def k8s_time(value: datetime | None) -> str | None:
+def k8s_time(value: datetime | None, *, round_up: bool = False) -> str | None:
+    """Kubernetes' whole-second timestamp. ``round_up`` for a moment that starts a countdown
+    (``ttlSecondsAfterFinished`` counts from ``completionTime``), so it never ends early."""
     if value is None:
         return None
+    if round_up and value.microsecond:
+        value = value.replace(microsecond=0) + timedelta(seconds=1)
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -108,7 +112,7 @@ def mirror_task(current: Mapping[str, Any], task: Task, generation: int | None) 
         "error": task.error,
         "workerId": task.worker_id,
         "startTime": k8s_time(task.started_at),
-        "completionTime": k8s_time(task.completed_at),
+        "completionTime": k8s_time(task.completed_at, round_up=True),
     }
     wanted = {key: value for key, value in wanted.items() if value is not None}
     old_phase = current.get("phase")
@@ -185,7 +189,7 @@ def failed_status(
         "phase": FAILED,
         "reason": reason,
         "error": message,
-        "completionTime": k8s_time(datetime.now(UTC)),
+        "completionTime": k8s_time(datetime.now(UTC), round_up=True),
         "observedGeneration": generation,
         "conditions": conditions,
     }

@@ -27,6 +27,16 @@ def task(**changes: Any) -> Task:
     return base.evolve(**changes) if changes else base
 
 
+def test_completion_time_rounds_up_so_a_ttl_never_ends_early() -> None:
+    finished = datetime(2027, 1, 15, 8, 0, 29, 400_000, tzinfo=UTC)
+    done = task(status=TaskStatus.COMPLETED, result="r").model_copy(
+        update={"completed_at": finished}
+    )
+    assert mirror_task({}, done, 1).patch["completionTime"] == "2027-01-15T08:00:30Z"  # type: ignore[index]
+    exact = done.model_copy(update={"completed_at": finished.replace(microsecond=0)})
+    assert mirror_task({}, exact, 1).patch["completionTime"] == "2027-01-15T08:00:29Z"  # type: ignore[index]
+
+
 def test_submission_sets_submitted_condition_and_correlation_id() -> None:
     t = task()
     status = submitted_status(t, generation=1)
