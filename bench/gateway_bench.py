@@ -33,6 +33,7 @@ from redis.asyncio import Redis
 
 from euglena.messages import MANDATES_QUEUE, mandates_queue_arguments
 from euglena.settings import DEV_JWT_SECRET
+from euglena.task import new_task
 from euglena_devkit.services import LocalServices, free_port
 from euglena_gateway.devtokens import mint_user_token
 
@@ -69,16 +70,17 @@ async def raw_submissions(env: dict[str, str], user: uuid.UUID) -> float:
     await channel.declare_queue(MANDATES_QUEUE, durable=True, arguments=mandates_queue_arguments())
 
     async def submit(_: int) -> None:
-        cid = uuid.uuid4()
+        task = new_task(user_id=user, mandate="benchmark mandate", max_ticks=1)
+        cid = task.correlation_id
         body = json.dumps(
             {
                 "correlation_id": str(cid),
                 "user_id": str(user),
-                "mandate": "benchmark mandate",
+                "mandate": task.mandate,
                 "max_ticks": 1,
             }
         ).encode()
-        await redis.set(f"task:{cid}", body, ex=600)
+        await redis.set(f"task:{cid}", task.to_json(), ex=600)
         await pool.execute(
             "insert into public.tasks (correlation_id, user_id, mandate, max_ticks) "
             "values ($1, $2, 'benchmark mandate', 1)",

@@ -153,6 +153,7 @@ async def test_a_finished_task_nobody_reads_is_persisted_before_redis_forgets_it
         assert done is not None and running is not None
         await store.put(done.evolve(status=TaskStatus.COMPLETED, ticks=2, result="unread"))
         await store.put(running.evolve(status=TaskStatus.IN_PROGRESS, ticks=1))
+        await redis.set(task_key(uuid.uuid4()), b'{"written by": "something else"}', ex=60)
 
         row = await eventually(
             lambda: _row(gateway.dsn, done_id), lambda r: r["status"] == "completed", timeout=10

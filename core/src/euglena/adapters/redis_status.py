@@ -8,16 +8,20 @@ write refreshes the 600-second TTL and is published on ``task-events:{id}`` for 
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
+from pydantic import ValidationError
 from redis.asyncio import Redis
 
 from euglena.keys import TASK_KEY_PATTERN, TASK_TTL_SECONDS, task_events_channel, task_key
 from euglena.ports import WriteResult
 from euglena.status import status_ranks
 from euglena.task import Task, to_rfc3339
+
+log = logging.getLogger(__name__)
 
 _CAS_SCRIPT = """
 local ranks = cjson.decode(ARGV[5])
@@ -74,19 +78,37 @@ class RedisStatusStore:
         }
 
     async def scan(self, batch: int = 200) -> AsyncIterator[list[Task]]:
-        """Every task Redis holds, ``batch`` at a time (SCAN, so the server is never blocked)."""
+        """Every task Redis holds, ``batch`` at a time (SCAN, so the server is never blocked).
+
+        A key that expired between SCAN and MGET is simply absent; one that holds no valid task
+        is skipped (and counted in one warning per scan), never fatal to the walk."""
         keys: list[bytes] = []
+        invalid = 0
         async for key in self._redis.scan_iter(match=TASK_KEY_PATTERN, count=batch):
             keys.append(key)
             if len(keys) >= batch:
-                yield await self._load(keys)
+                tasks, skipped = await self._load(keys)
+                invalid += skipped
+                yield tasks
                 keys = []
         if keys:
-            yield await self._load(keys)
+            tasks, skipped = await self._load(keys)
+            invalid += skipped
+            yield tasks
+        if invalid:
+            log.warning("%d task key(s) hold no valid task; left to expire", invalid)
 
-    async def _load(self, keys: list[bytes]) -> list[Task]:
-        # A key may expire between SCAN and MGET: it is simply absent.
-        return [Task.from_json(raw) for raw in await self._redis.mget(keys) if raw]
+    async def _load(self, keys: list[bytes]) -> tuple[list[Task], int]:
+        tasks: list[Task] = []
+        invalid = 0
+        for raw in await self._redis.mget(keys):
+            if not raw:
+                continue
+            try:
+                tasks.append(Task.from_json(raw))
+            except ValidationError:
+                invalid += 1
+        return tasks, invalid
 
     async def delete(self, correlation_id: uuid.UUID) -> None:
         await self._redis.delete(task_key(correlation_id))
