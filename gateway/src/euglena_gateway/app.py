@@ -135,6 +135,9 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         version=__version__,
         summary="Submit mandates to Euglena agents and follow them to a result.",
         lifespan=lifespan,
+        # Metrics are Prometheus (/metrics); FastAPI's OpenTelemetry hooks would otherwise
+        # look up the global OTel providers (and the environment) on every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     problems.install(app)
     # The routes join the app's own table: an included router is matched twice per request.
