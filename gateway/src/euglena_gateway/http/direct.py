@@ -7,6 +7,7 @@ what this module supplies itself: path parameters typed ``uuid.UUID``, ``Service
 ``PrincipalDep``. It must return a ``Response``. Any other parameter is refused when the route
 is declared, never at request time. Errors raised by the endpoint reach the app's exception
 handlers exactly as from any route; a malformed id is a 422 shaped like FastAPI's own.
+``app.dependency_overrides`` do not apply to a DirectRoute.
 """
 
 from __future__ import annotations
