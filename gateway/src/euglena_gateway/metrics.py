@@ -38,7 +38,6 @@ class GatewayMetrics:
             ["outcome"],
             registry=self.registry,
         )
-
         self.finished_task_cache_hits = Counter(
             "euglena_gateway_finished_task_cache_hits",
             "Reads of a finished task answered from the gateway's memory instead of Postgres.",

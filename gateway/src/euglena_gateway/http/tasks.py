@@ -103,7 +103,7 @@ async def get_task(task_id: uuid.UUID, principal: PrincipalDep, services: Servic
     return Response(task.to_json(), media_type=_JSON)
 
 
-# The most frequent read (UIs and the operator poll it): served without per-request DI.
+# The most frequent read (clients poll it until the task ends): served without per-request DI.
 router.add_api_route(
     "/tasks/{task_id}",
     get_task,
