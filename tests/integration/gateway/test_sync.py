@@ -27,6 +27,13 @@ async def _submit(gateway: RunningGateway, user: uuid.UUID, ticks: int = 3) -> u
     return uuid.UUID(response.json()["correlation_id"])
 
 
+async def _live(store: RedisStatusStore, cid: uuid.UUID) -> Task:
+    """The task as Redis holds it (submission writes it there first)."""
+    task = await store.get(cid)
+    assert task is not None, f"task {cid} is not in Redis"
+    return task
+
+
 async def _row(dsn: str, cid: uuid.UUID) -> asyncpg.Record:
     conn = await asyncpg.connect(dsn)
     try:
@@ -60,8 +67,7 @@ async def test_the_ttl_is_refreshed_by_every_status_write(
     cid = await _submit(gateway, await gateway.create_user())
     await redis.expire(task_key(cid), 30)
     store = RedisStatusStore(redis)
-    current = await store.get(cid)
-    assert current is not None
+    current = await _live(store, cid)
     await store.put(current.evolve(status=TaskStatus.ACCEPTED))
     assert await redis.ttl(task_key(cid)) > TASK_TTL_SECONDS - 5
 
@@ -72,8 +78,7 @@ async def test_newer_redis_progress_is_copied_to_postgres_on_read(
     user = await gateway.create_user()
     cid = await _submit(gateway, user)
     store = RedisStatusStore(redis)
-    current = await store.get(cid)
-    assert current is not None
+    current = await _live(store, cid)
     progress = current.evolve(status=TaskStatus.IN_PROGRESS, ticks=2, worker_id="w-1")
     assert (await store.put(progress)).applied
 
@@ -90,8 +95,7 @@ async def test_a_terminal_task_is_persisted_then_removed_from_redis(
     user = await gateway.create_user()
     cid = await _submit(gateway, user)
     store = RedisStatusStore(redis)
-    current = await store.get(cid)
-    assert current is not None
+    current = await _live(store, cid)
     await store.put(current.evolve(status=TaskStatus.COMPLETED, ticks=3, result="42"))
 
     body = (await gateway.client.get(f"/tasks/{cid}", headers=gateway.headers(user))).json()
@@ -109,8 +113,7 @@ async def test_stale_redis_data_never_shows_over_newer_postgres_data(
     user = await gateway.create_user()
     cid = await _submit(gateway, user)
     store = RedisStatusStore(redis)
-    pending = await store.get(cid)
-    assert pending is not None
+    pending = await _live(store, cid)
     done = pending.evolve(status=TaskStatus.COMPLETED, result="first answer")
     await store.put(done)
     await gateway.client.get(f"/tasks/{cid}", headers=gateway.headers(user))
@@ -130,8 +133,7 @@ async def test_stale_redis_data_never_shows_over_newer_postgres_data(
 async def test_status_writes_are_compare_and_set(redis: Redis, gateway: RunningGateway) -> None:
     cid = await _submit(gateway, await gateway.create_user())
     store = RedisStatusStore(redis)
-    pending = await store.get(cid)
-    assert pending is not None
+    pending = await _live(store, cid)
     started = pending.evolve(status=TaskStatus.STARTED)
     assert (await store.put(started)).applied
     assert not (await store.put(pending.evolve(status=TaskStatus.ACCEPTED))).applied
@@ -149,8 +151,7 @@ async def test_a_finished_task_nobody_reads_is_persisted_before_redis_forgets_it
         user = await gateway.create_user()
         done_id, open_id = await _submit(gateway, user), await _submit(gateway, user)
         store = RedisStatusStore(redis)
-        done, running = await store.get(done_id), await store.get(open_id)
-        assert done is not None and running is not None
+        done, running = await _live(store, done_id), await _live(store, open_id)
         await store.put(done.evolve(status=TaskStatus.COMPLETED, ticks=2, result="unread"))
         await store.put(running.evolve(status=TaskStatus.IN_PROGRESS, ticks=1))
         await redis.set(task_key(uuid.uuid4()), b'{"written by": "something else"}', ex=60)

@@ -42,7 +42,7 @@ class FakeGateway:
     async def submit(
         self, *, correlation_id: str, user_id: uuid.UUID, mandate: str, max_ticks: int
     ) -> Task:
-        raise NotImplementedError
+        raise AssertionError("these use-cases only read and cancel; they must not submit")
 
 
 class FakeKube:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import abc
 import json
 import threading
 from dataclasses import dataclass, field
@@ -38,7 +39,7 @@ class Response:
         return cls(status=status, body=json.dumps(doc).encode())
 
 
-class FakeServer:
+class FakeServer(abc.ABC):
     """Subclasses implement :meth:`handle`; every request is recorded in :attr:`requests`."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
@@ -57,8 +58,9 @@ class FakeServer:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    @abc.abstractmethod
     def handle(self, request: Request) -> Response:
-        raise NotImplementedError
+        """The answer to one request (called on the server's thread)."""
 
     def start(self) -> Self:
         self._thread = threading.Thread(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import abc
 import atexit
 import contextlib
 import logging
@@ -25,7 +26,7 @@ _live_servers: set[LocalServer] = set()
 _live_lock = threading.Lock()
 
 
-class LocalServer:
+class LocalServer(abc.ABC):
     """One server process in its own base directory; subclasses say how to run and probe it."""
 
     name: ClassVar[str] = "server"
@@ -50,22 +51,27 @@ class LocalServer:
 
     # -- subclass hooks
     def _prepare(self) -> None:
-        """One-time set-up of the base directory (config files, initdb)."""
+        """One-time set-up of the base directory (config files, initdb); optional."""
+        return None
 
+    @abc.abstractmethod
     def _command(self) -> tuple[list[str], dict[str, str]]:
-        raise NotImplementedError
+        """The server's argv and extra environment."""
 
+    @abc.abstractmethod
     def _ready(self) -> bool:
-        raise NotImplementedError
+        """Whether the server answers like a ready one (a real protocol probe)."""
 
     def _account(self) -> Account | None:
         return None
 
     def _before_spawn(self) -> None:
-        """Runs before every spawn (e.g. a helper daemon)."""
+        """Runs before every spawn (e.g. a helper daemon). Optional; nothing by default."""
+        return None
 
     def _after_stop(self) -> None:
-        """Runs after every stop."""
+        """Runs after every stop. Optional; nothing by default."""
+        return None
 
     def _send_stop_signal(self, proc: subprocess.Popen[bytes]) -> None:
         signal_group(proc.pid, signal.SIGTERM)
