@@ -1,4 +1,8 @@
 # Euglena — the single entry point for developers and CI. `make help` lists the targets.
+#
+# Target names: work on an area is `<verb>-<area>` (test-agent, bench-operator, lint-chart,
+# run-agent); a target that builds an artifact is named after it (images, dashboards,
+# k8s-tools); `cluster-up|down|env` front the subcommands of `python -m euglena_devkit.cluster`.
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
@@ -9,6 +13,20 @@ UV ?= uv
 PYTEST ?= $(UV) run --frozen pytest
 # Extra arguments for pytest, e.g. `make test PYTEST_ARGS="-k quota -x"`.
 PYTEST_ARGS ?=
+# Tiers `make test` leaves out, comma-separated, e.g. `make test SKIP=cluster,browser`.
+# The pytest tiers are markers; `frontend` is the web UI's own type-check and vitest run.
+SKIP ?=
+TIERS := unit integration cluster browser e2e_kind frontend
+PYTEST_TIERS := $(filter-out frontend,$(TIERS))
+
+empty :=
+space := $(empty) $(empty)
+comma := ,
+SKIPPED := $(subst $(comma),$(space),$(SKIP))
+$(if $(filter-out $(TIERS),$(SKIPPED)),$(error SKIP: unknown tier(s) $(filter-out $(TIERS),$(SKIPPED)); the tiers are $(TIERS)))
+SKIPPED_MARKERS := $(filter $(PYTEST_TIERS),$(SKIPPED))
+# `-m "not cluster and not browser"` for SKIP=cluster,browser; nothing when nothing is skipped.
+SKIP_MARKER := $(if $(SKIPPED_MARKERS),-m "$(subst not__,not ,$(subst $(space), and ,$(strip $(foreach t,$(SKIPPED_MARKERS),not__$(t)))))")
 
 .PHONY: help bootstrap deps sync lint fmt test test-unit test-integration test-cluster run bench clean
 
@@ -35,8 +53,8 @@ fmt: sync ## Format the Python code
 	@$(UV) run --frozen ruff format .
 	@$(UV) run --frozen ruff check --fix .
 
-test: deps test-prepare ## Install and start everything needed, then run every test tier
-	@bash hack/pytest.sh $(PYTEST) $(PYTEST_ARGS)
+test: deps test-prepare ## Install and start everything needed, then run every test tier (SKIP=cluster,browser leaves tiers out)
+	@bash hack/pytest.sh $(PYTEST) $(SKIP_MARKER) $(PYTEST_ARGS)
 
 test-unit: sync ## Unit tier only (needs nothing)
 	@bash hack/pytest.sh $(PYTEST) -m unit tests/unit $(PYTEST_ARGS)
@@ -56,11 +74,14 @@ bench: deps ## Benchmarks: print the P1…P6 ratios measured in one run
 clean: ## Remove local state (.run/, caches of tools in the repo)
 	rm -rf .run test-artifacts .pytest_cache .mypy_cache .ruff_cache
 
-# Everything `make test` builds before running pytest; each area's mk file appends to it.
-TEST_PREPARE := k8s-tools
+# What `make test` builds before running pytest, by the tier that needs it; each area's mk file
+# adds to these. A skipped tier's preparation is skipped too.
+PREPARE_unit := k8s-tools
+PREPARE_cluster := k8s-tools
+PREPARE_e2e_kind := k8s-tools
 
 # Per-area targets (cluster, operator, agent, chart, frontend) live beside this file.
 include $(sort $(wildcard mk/*.mk))
 
-test-prepare: $(TEST_PREPARE)
+test-prepare: $(sort $(foreach tier,$(filter-out $(SKIPPED),$(TIERS)),$(PREPARE_$(tier))))
 .PHONY: test-prepare

@@ -1,11 +1,10 @@
 #!/usr/bin/env bash
-# Runs pytest and treats "no tests collected" (exit code 5) as success, so a filtered tier
-# with nothing in it does not fail a build.
+# Runs pytest and turns "no tests collected" (exit code 5) into a failure that says so: a
+# selection (a marker, a path, SKIP=…) that matches nothing is a mistake, not a pass.
 set -uo pipefail
 "$@"
 code=$?
 if [[ $code -eq 5 ]]; then
-  echo "pytest: no tests were collected for this selection"
-  exit 0
+  echo "pytest: no tests were collected for this selection (check the marker, paths and SKIP)" >&2
 fi
 exit $code

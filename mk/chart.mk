@@ -13,9 +13,9 @@ HELM3_VERSION ?= v3.19.0
 HELM3_KUBE_MINOR ?= 34
 HELM3_DIR := $(or $(EUGLENA_CACHE),$(HOME)/.cache/euglena)/helm3-$(HELM3_VERSION)
 
-.PHONY: chart-lint chart-crds-sync dashboards dashboards-check images helm3
+.PHONY: lint-chart sync-chart-crds dashboards check-dashboards images helm3
 
-chart-crds-sync: ## Copy crds/*.yaml into the chart's crds/ (Helm installs them from there)
+sync-chart-crds: ## Copy crds/*.yaml into the chart's crds/ (Helm installs them from there)
 	@rm -f $(CHART_DIR)/crds/*.yaml
 	@cp crds/*.yaml $(CHART_DIR)/crds/
 	@echo "copied $$(ls crds/*.yaml | wc -l) CRDs into $(CHART_DIR)/crds/"
@@ -23,10 +23,10 @@ chart-crds-sync: ## Copy crds/*.yaml into the chart's crds/ (Helm installs them 
 dashboards: sync ## Regenerate the Grafana dashboards and alert rules in the chart from hack/dashboards
 	@$(UV) run --frozen python hack/dashboards/generate.py
 
-dashboards-check: sync ## Fail when the generated dashboards or rules differ from hack/dashboards
+check-dashboards: sync ## Fail when the generated dashboards or rules differ from hack/dashboards
 	@$(UV) run --frozen python hack/dashboards/generate.py --check
 
-chart-lint: ## helm lint the chart with its defaults and every ci/*-values.yaml scenario
+lint-chart: ## helm lint the chart with its defaults and every ci/*-values.yaml scenario
 	@test -x "$(HELM)" || { echo "helm not found at $(HELM): run make k8s-tools or set HELM=..."; exit 1; }
 	@$(HELM) lint $(CHART_DIR)
 	@for f in $(CHART_DIR)/ci/*-values.yaml; do $(HELM) lint $(CHART_DIR) -f $$f --quiet || exit 1; done
@@ -54,5 +54,5 @@ helm3: ## Build Helm 3 (HELM3_VERSION) from its Go module into the cache; the ch
 	    helm.sh/helm/v3/cmd/helm@$(HELM3_VERSION); \
 	fi
 
-# `make test` checks the chart with Helm 3 as well.
-TEST_PREPARE += helm3
+# `make test` checks the chart with Helm 3 as well (the chart tests are unit-tier).
+PREPARE_unit += helm3

@@ -2,21 +2,21 @@
 
 OPERATOR_KUBECTL ?= $(shell bash hack/k8s/build.sh --bin-dir 2>/dev/null)/kubectl
 
-.PHONY: operator-run operator-crds operator-sample operator-lint test-operator bench-operator
+.PHONY: run-operator install-crds apply-sample lint-operator test-operator bench-operator
 
-operator-crds: ## Install or update the AgentTask and AgentPool CRDs in the current KUBECONFIG's cluster
+install-crds: ## Install or update the AgentTask and AgentPool CRDs in the current KUBECONFIG's cluster
 	@$(OPERATOR_KUBECTL) apply -f crds/agenttasks.euglena.dev.yaml -f crds/agentpools.euglena.dev.yaml
 	@$(OPERATOR_KUBECTL) wait --for=condition=Established --timeout=60s crd/agenttasks.euglena.dev crd/agentpools.euglena.dev
 
-operator-run: sync operator-crds ## Run the operator in the foreground against the current KUBECONFIG (env: GATEWAY_URL, SUPABASE_SERVICE_ROLE_KEY…)
+run-operator: sync install-crds ## Run the operator in the foreground against the current KUBECONFIG (env: GATEWAY_URL, SUPABASE_SERVICE_ROLE_KEY…)
 	@$(UV) run --frozen python -m euglena_operator
 
-operator-sample: ## Apply the sample AgentTask and wait until it is Complete
+apply-sample: ## Apply the sample AgentTask and wait until it is Complete
 	@$(OPERATOR_KUBECTL) apply -f crds/samples/agenttask.yaml
 	@$(OPERATOR_KUBECTL) wait --for=condition=Complete --timeout=180s agenttask/hello-euglena
 	@$(OPERATOR_KUBECTL) get agenttasks
 
-operator-lint: sync ## ruff and mypy --strict for the operator and its tests
+lint-operator: sync ## ruff and mypy --strict for the operator and its tests
 	@$(UV) run --frozen ruff check operator tests/unit/operator tests/cluster/operator bench/operator_bench.py
 	@$(UV) run --frozen mypy operator/src
 

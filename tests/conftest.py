@@ -7,6 +7,10 @@ install (``make test`` runs ``hack/install-deps.sh`` first). Per-test helpers gi
 a clean slate cheaply: ``redis_url`` (flushed), ``clean_db`` (public tables and auth.users
 truncated, seed re-applied) and ``rabbitmq_vhost`` (a fresh vhost, deleted afterwards).
 
+Every test under ``tests/unit`` carries the ``unit`` marker and every test under
+``tests/integration`` the ``integration`` marker (given here, not file by file, so a new file
+cannot be left out of ``make test-unit``).
+
 Under ``CI=true`` a skipped test fails, except in the kind tier (Docker is absent there):
 ``make test`` installs every tool the other tiers need, so a skip in CI would only hide a tier
 that did not run.
@@ -32,6 +36,18 @@ from euglena_devkit.services import (
 )
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+TESTS_DIR = REPO_ROOT / "tests"
+_TIER_BY_FOLDER = {
+    TESTS_DIR / "unit": pytest.mark.unit,
+    TESTS_DIR / "integration": pytest.mark.integration,
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        for folder, marker in _TIER_BY_FOLDER.items():
+            if folder in Path(item.path).parents:
+                item.add_marker(marker)
 
 
 @pytest.hookimpl(hookwrapper=True)

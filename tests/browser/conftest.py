@@ -40,9 +40,9 @@ def built_ui() -> Path:
     if shutil.which("node") is None:
         pytest.fail("node is not installed; the browser tests need Node.js >= 20.19", False)
     if not (DIST / "index.html").is_file():
-        pytest.fail(f"{DIST} is missing: run `make frontend-build` first", False)
+        pytest.fail(f"{DIST} is missing: run `make build-frontend` first", False)
     if not (FRONTEND / "node_modules" / "playwright-core").is_dir():
-        pytest.fail("playwright-core is not installed: run `make frontend-install`", False)
+        pytest.fail("playwright-core is not installed: run `make install-frontend`", False)
     return DIST
 
 

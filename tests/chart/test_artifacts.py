@@ -18,9 +18,9 @@ def test_chart_crds_are_exact_copies_of_the_canonical_crds() -> None:
     canonical = {p.name: p.read_bytes() for p in (REPO / "crds").glob("*.yaml")}
     shipped = {p.name: p.read_bytes() for p in (CHART / "crds").glob("*.yaml")}
     assert canonical, "no CRDs in crds/"
-    assert sorted(shipped) == sorted(canonical), "run `make chart-crds-sync`"
+    assert sorted(shipped) == sorted(canonical), "run `make sync-chart-crds`"
     stale = [name for name in canonical if shipped[name] != canonical[name]]
-    assert not stale, f"differ from crds/: {stale}; run `make chart-crds-sync`"
+    assert not stale, f"differ from crds/: {stale}; run `make sync-chart-crds`"
 
 
 def test_generated_dashboards_and_rules_have_no_drift() -> None:

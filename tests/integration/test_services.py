@@ -30,8 +30,6 @@ from euglena_devkit.services import (
     wait_until,
 )
 
-pytestmark = pytest.mark.integration
-
 
 def _vhost_of(amqp_url: str) -> str:
     return urllib.parse.unquote(urllib.parse.urlsplit(amqp_url).path[1:])

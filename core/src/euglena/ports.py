@@ -9,7 +9,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Protocol
 
 from euglena.messages import TaskMessage
@@ -91,7 +90,3 @@ class TaskQueue(Protocol):
     async def publish(self, message: TaskMessage) -> None:
         """Publish persistently and wait for the broker's confirm."""
         ...
-
-
-class Clock(Protocol):
-    def __call__(self) -> datetime: ...

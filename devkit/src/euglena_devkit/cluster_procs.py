@@ -100,7 +100,7 @@ class ComponentSet:
                 # Own session: a Ctrl-C meant for pytest reaches the fixture, which then
                 # stops the components in order, instead of killing them all at once.
                 start_new_session=True,
-                preexec_fn=None if self.detach else _die_with_parent_hook(),  # noqa: PLW1509
+                preexec_fn=None if self.detach else _die_with_parent_hook(),
             )
         component = Component(name, process, log)
         self._items.append(component)

@@ -66,7 +66,3 @@ class GatewaySettings(InsecureDefaultsGuard, RedisSettings, RabbitSettings):
     supabase_anon_key: SecretStr = Field(
         default=SecretStr(""), description="Public anon key handed to the web UI for sign-in."
     )
-    gateway_test_mode: bool = Field(
-        default=False,
-        description="Seed's test switch: lets /dev/token mint tokens (only with EUGLENA_ENV=dev).",
-    )

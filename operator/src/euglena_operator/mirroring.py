@@ -44,7 +44,6 @@ REASON_CANCELLED = "Cancelled"
 REASON_DEADLINE = "DeadlineExceeded"
 REASON_SUBMISSION_FAILED = "SubmissionFailed"
 REASON_QUOTA = "QuotaExceeded"
-REASON_LOST = "TaskLost"
 
 
 @dataclass(frozen=True, slots=True)

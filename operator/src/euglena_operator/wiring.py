@@ -101,7 +101,7 @@ async def run_sync_loop(services: Services) -> None:
             with histogram.time():
                 await services.synchronizer.run_once()
             delay = backoff.succeeded()
-        except Exception as exc:  # noqa: BLE001 - the loop must survive anything
+        except Exception as exc:  # the loop must survive anything
             services.metrics.errors.labels(handler="agenttask_sync").inc()
             delay = backoff.failed()
             log.warning(

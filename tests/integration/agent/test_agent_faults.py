@@ -5,15 +5,12 @@ from __future__ import annotations
 import json
 import time
 
-import pytest
 from agent_harness import DELIVERY_LIMIT, AgentHarness
 
 from euglena.keys import worker_status_key
 from euglena.status import TaskStatus
 from euglena_devkit.fakes import tool
 from euglena_devkit.waiting import eventually
-
-pytestmark = pytest.mark.integration
 
 
 async def test_poison_message_is_dead_lettered_and_its_task_fails(agents: AgentHarness) -> None:

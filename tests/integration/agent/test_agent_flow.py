@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
 from agent_harness import AgentHarness
 
 from euglena.keys import DEFAULT_WORKER_STATUS_SET_KEY, task_key, worker_status_key
@@ -12,8 +11,6 @@ from euglena.status import TaskStatus
 from euglena_devkit.fakes import FakeSearchServer, FakeWebServer, Hit, text, tool
 from euglena_devkit.fakes.web import article
 from euglena_devkit.waiting import eventually
-
-pytestmark = pytest.mark.integration
 
 MANDATE = "What is the capital of Zubrowka?"
 

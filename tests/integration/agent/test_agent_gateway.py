@@ -6,7 +6,6 @@ import uuid
 from typing import Any
 
 import asyncpg
-import pytest
 from agent_harness import AgentHarness
 
 from euglena.keys import task_key
@@ -14,8 +13,6 @@ from euglena_devkit.fakes import FakeSearchServer, FakeWebServer, Hit, tool
 from euglena_devkit.fakes.web import article
 from euglena_devkit.gateway import RunningGateway
 from euglena_devkit.waiting import eventually
-
-pytestmark = pytest.mark.integration
 
 
 async def _submit(gateway: RunningGateway, user: uuid.UUID, mandate: str, ticks: int = 10) -> str:

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import uuid
 
-import pytest
 from agent_harness import AgentHarness
 
 from euglena.status import TaskStatus
 from euglena_agent.prompt import MEMORY_HEADING
 from euglena_devkit.fakes import FakeSearchServer, FakeWebServer, Hit, tool
 from euglena_devkit.fakes.web import article
-
-pytestmark = pytest.mark.integration
 
 FACT = "The national bird of Zubrowka is the crested lark."
 

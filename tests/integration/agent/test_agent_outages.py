@@ -5,15 +5,12 @@ from __future__ import annotations
 
 import asyncio
 
-import pytest
 from agent_harness import AgentHarness
 
 from euglena.status import TaskStatus
 from euglena_devkit.fakes import tool
 from euglena_devkit.services import RabbitMQServer, RedisServer
 from euglena_devkit.waiting import eventually
-
-pytestmark = pytest.mark.integration
 
 
 async def test_worker_keeps_consuming_after_a_rabbitmq_restart(

@@ -10,8 +10,6 @@ import pytest
 from euglena.settings import DEV_JWT_SECRET
 from euglena_devkit.gateway import RunningGateway
 
-pytestmark = pytest.mark.integration
-
 USER = "user"  # replaced by a real user id in the test
 OK = {"mandate": "find X", "max_ticks": 3}
 # Parametrized tokens are minted at collection, possibly long before their test runs.

@@ -4,12 +4,9 @@ import asyncio
 
 import asyncpg
 import httpx
-import pytest
 from redis.asyncio import Redis
 
 from euglena_devkit.gateway import RunningGateway
-
-pytestmark = pytest.mark.integration
 
 MANDATE = {"mandate": "survive an outage", "max_ticks": 2}
 

@@ -13,8 +13,6 @@ from euglena.adapters.redis_status import RedisStatusStore
 from euglena.status import TaskStatus
 from euglena_devkit.gateway import RunningGateway
 
-pytestmark = pytest.mark.integration
-
 
 async def test_twenty_concurrent_submissions_cannot_jointly_exceed_the_quota(
     gateway: RunningGateway,

@@ -20,8 +20,6 @@ from euglena.ports import Caller
 from euglena.task import new_task
 from euglena_gateway.adapters.supabase_rest import SupabaseTaskStore
 
-pytestmark = pytest.mark.integration
-
 SERVICE_KEY = "service-role-key"
 ANON_KEY = "anon-key"
 

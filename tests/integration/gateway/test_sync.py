@@ -14,8 +14,6 @@ from euglena.task import Task
 from euglena_devkit.gateway import RunningGateway
 from euglena_devkit.waiting import eventually
 
-pytestmark = pytest.mark.integration
-
 
 async def _submit(gateway: RunningGateway, user: uuid.UUID, ticks: int = 3) -> uuid.UUID:
     response = await gateway.client.post(

@@ -4,7 +4,6 @@ import asyncio
 import json
 import uuid
 
-import pytest
 from redis.asyncio import Redis
 
 from euglena.adapters.redis_status import RedisStatusStore
@@ -12,8 +11,6 @@ from euglena.keys import DEFAULT_WORKER_STATUS_SET_KEY, worker_status_key
 from euglena.status import TaskStatus
 from euglena.task import to_rfc3339, utcnow
 from euglena_devkit.gateway import RunningGateway
-
-pytestmark = pytest.mark.integration
 
 
 async def test_agents_count_counts_live_workers_and_cleans_stale_entries(

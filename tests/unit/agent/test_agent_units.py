@@ -22,8 +22,6 @@ from euglena_agent.ports import MemoryRecord, ModelRequest, Observation, Recalle
 from euglena_agent.prompt import FINAL_INSTRUCTION, MEMORY_HEADING, build_messages
 from euglena_agent.status import StatusManager
 
-pytestmark = pytest.mark.unit
-
 
 def test_tool_call_and_json_action_parse_to_the_same_action() -> None:
     a = parse_tool_call("search", '{"query": " lark "}')

@@ -2,8 +2,6 @@ import pytest
 
 from euglena.status import TaskStatus, can_transition
 
-pytestmark = pytest.mark.unit
-
 S = TaskStatus
 FORWARD = [S.PENDING, S.ACCEPTED, S.STARTED, S.IN_PROGRESS]
 TERMINAL = [S.COMPLETED, S.FAILED, S.CANCELLED]

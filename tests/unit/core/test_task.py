@@ -1,12 +1,8 @@
 import uuid
 
-import pytest
-
 from euglena.messages import TaskMessage, mandates_queue_arguments
 from euglena.status import TaskStatus
 from euglena.task import Task, new_task
-
-pytestmark = pytest.mark.unit
 
 
 def _task() -> Task:

@@ -10,8 +10,6 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from euglena_gateway.auth import TokenVerifier
 from euglena_gateway.errors import Forbidden, Unauthorized
 
-pytestmark = pytest.mark.unit
-
 SECRET = "unit-test-secret-that-is-long-enough-for-hs256"
 # Parametrized tokens are minted at collection, possibly long before their test runs.
 VALID_FOR = 24 * 3600

@@ -19,8 +19,6 @@ from euglena_operator.mirroring import (
     submitted_status,
 )
 
-pytestmark = pytest.mark.unit
-
 
 def task(**changes: Any) -> Task:
     base = new_task(user_id=uuid.uuid4(), mandate="m", max_ticks=5, source=TaskSource.KUBERNETES)

@@ -14,8 +14,6 @@ from euglena_operator.scaling import (
     recommend,
 )
 
-pytestmark = pytest.mark.unit
-
 BOUNDS = PoolBounds(min_replicas=0, max_replicas=4, target_per_replica=5)
 
 

@@ -18,7 +18,6 @@ from euglena_operator.scaling import QueueDepth, StabilizationWindow
 from euglena_operator.usecases.pools import PoolAutoscaler, PoolSpec, PoolState
 from euglena_operator.usecases.tasks import Backoff, TaskSynchronizer
 
-pytestmark = pytest.mark.unit
 NOW = 1_800_000_000.0
 
 

@@ -125,9 +125,9 @@ def _handler_for(server: FakeServer) -> type[BaseHTTPRequestHandler]:
             except (BrokenPipeError, ConnectionResetError):
                 self.close_connection = True
 
-        do_GET = do_POST = _serve  # noqa: N815
+        do_GET = do_POST = _serve
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: Any) -> None:
             """Quiet: tests read ``server.requests`` instead."""
 
     return Handler

@@ -23,7 +23,6 @@ from euglena_gateway.http.schemas import (
     WorkerCount,
 )
 from euglena_gateway.usecases.tasks import Submission
-from euglena_gateway.usecases.workers import count_workers
 
 router = APIRouter()
 _JSON = "application/json"
@@ -135,4 +134,4 @@ async def task_events(
 
 @router.get("/agents/count", response_model=WorkerCount)
 async def agents_count(_: PrincipalDep, services: ServicesDep) -> WorkerCount:
-    return WorkerCount(count=await count_workers(services.workers))
+    return WorkerCount(count=len(await services.workers.live_workers()))
