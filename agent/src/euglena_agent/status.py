@@ -20,7 +20,6 @@ from typing import Any, TypeVar
 
 from purgatory import AsyncCircuitBreakerFactory
 from purgatory.domain.model import OpenedState
-from redis.exceptions import RedisError
 from tenacity import (
     AsyncRetrying,
     RetryError,
@@ -29,6 +28,7 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
+from euglena.errors import DependencyUnavailable
 from euglena.ports import StatusStore, WriteResult
 from euglena.task import Task
 from euglena_agent.errors import StatusUnavailable, TaskStopped
@@ -36,7 +36,8 @@ from euglena_agent.errors import StatusUnavailable, TaskStopped
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-_TRANSIENT = (RedisError, OSError, asyncio.TimeoutError)
+_TRANSIENT = (DependencyUnavailable,)
+"""What the status store raises while Redis is away (its adapter translates Redis errors)."""
 
 
 class StatusManager:

@@ -9,10 +9,14 @@
     ├── UnknownUser            the task's owner does not exist
     └── ConfigurationError     settings that cannot work (e.g. a dev secret in production)
 
-Services translate these only at their edges (HTTP problem JSON, kopf errors, AMQP requeue).
+Services translate these only at their edges (HTTP problem JSON, kopf errors, AMQP requeue),
+and each edge says there, in one table, how severe every error it maps is (:class:`Severity`).
 """
 
 from __future__ import annotations
+
+import logging
+from enum import StrEnum
 
 
 class EuglenaError(Exception):
@@ -47,3 +51,38 @@ class UnknownUser(EuglenaError):
     def __init__(self, user_id: object) -> None:
         self.user_id = user_id
         super().__init__(f"user {user_id} does not exist")
+
+
+class Severity(StrEnum):
+    """How an error is logged where a service maps it at its edge (the seed's strategy).
+
+    ``EXPECTED``: a rule doing its job (not found, quota, bad input) — DEBUG, no traceback.
+    ``TRANSIENT``: a dependency is away for a while; the work is retried or answered 503 —
+    WARNING, no traceback. ``UNEXPECTED``: anything else — ERROR with the traceback.
+    ``CRITICAL``: the service cannot run at all (e.g. configuration refused at start-up) —
+    CRITICAL with the traceback.
+    """
+
+    EXPECTED = "expected"
+    TRANSIENT = "transient"
+    UNEXPECTED = "unexpected"
+    CRITICAL = "critical"
+
+    @property
+    def level(self) -> int:
+        return _LEVELS[self]
+
+    def log(
+        self, logger: logging.Logger, message: str, *args: object, exc: BaseException | None = None
+    ) -> None:
+        """Log ``message`` at this severity's level, with the traceback where it has one."""
+        traceback = exc if self in (Severity.UNEXPECTED, Severity.CRITICAL) else None
+        logger.log(self.level, message, *args, exc_info=traceback)
+
+
+_LEVELS = {
+    Severity.EXPECTED: logging.DEBUG,
+    Severity.TRANSIENT: logging.WARNING,
+    Severity.UNEXPECTED: logging.ERROR,
+    Severity.CRITICAL: logging.CRITICAL,
+}

@@ -1,30 +1,29 @@
-"""Errors the gateway raises on purpose, and the HTTP status each one maps to at the edge.
+"""Errors the gateway raises on purpose.
 
 ::
 
-    GatewayError                     (500, only if raised bare)
-    ├── BadRequest                   400
-    ├── Unauthorized                 401  missing, malformed, expired or badly signed token
-    ├── Forbidden                    403  valid token, not allowed (e.g. anon key, not service role)
-    ├── NotFound                     404  absent, or not the caller's
-    ├── Conflict                     409  e.g. cancelling a finished task
-    ├── PayloadTooLarge              413
-    ├── QuotaExceeded                429  daily tick quota
-    └── ServiceUnavailable           503  a dependency is down (from euglena DependencyUnavailable)
+    EuglenaError (euglena.errors)
+    ├── QuotaExceeded, UnknownUser, DependencyUnavailable   (from the core and the adapters)
+    └── GatewayError
+        ├── BadRequest        a request the API cannot serve (e.g. a cursor it did not issue)
+        ├── Unauthorized      missing, malformed, expired or badly signed token
+        ├── Forbidden         a valid token that may not do this (anon key, not the service role)
+        ├── NotFound          absent, or not the caller's
+        └── Conflict          e.g. cancelling a finished task
 
-Routes raise these; the problem-JSON handlers in ``http.problems`` turn them into
-``{"error": {"code", "message", "details"}}``.
+The use-cases and the token verifier raise them; they know nothing of HTTP. The HTTP edge
+(``http.problems``) holds the one table that gives each its status, its code and how it is
+logged, and renders every error as ``{"error": {"code", "message", "details"}}``.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from euglena.errors import EuglenaError
 
-class GatewayError(Exception):
-    status_code = 500
-    code = "internal_error"
 
+class GatewayError(EuglenaError):
     def __init__(self, message: str, *, details: Any = None) -> None:
         super().__init__(message)
         self.message = message
@@ -32,32 +31,20 @@ class GatewayError(Exception):
 
 
 class BadRequest(GatewayError):
-    status_code, code = 400, "bad_request"
+    pass
 
 
 class Unauthorized(GatewayError):
-    status_code, code = 401, "unauthorized"
+    pass
 
 
 class Forbidden(GatewayError):
-    status_code, code = 403, "forbidden"
+    pass
 
 
 class NotFound(GatewayError):
-    status_code, code = 404, "not_found"
+    pass
 
 
 class Conflict(GatewayError):
-    status_code, code = 409, "conflict"
-
-
-class PayloadTooLarge(GatewayError):
-    status_code, code = 413, "payload_too_large"
-
-
-class QuotaExceeded(GatewayError):
-    status_code, code = 429, "quota_exceeded"
-
-
-class ServiceUnavailable(GatewayError):
-    status_code, code = 503, "service_unavailable"
+    pass

@@ -29,7 +29,7 @@ from euglena_agent.settings import AgentSettings
 from euglena_agent.worker import Worker, build_worker
 from euglena_devkit.fakes import FakeModelServer, FakeSearchServer
 from euglena_devkit.services import free_port
-from euglena_devkit.waiting import eventually
+from euglena_devkit.waiting import until
 
 DELIVERY_LIMIT = 3
 
@@ -50,7 +50,7 @@ class InProcessWorker:
         self.worker = await self._cm.__aenter__()
         self._task = asyncio.create_task(self.worker.run(self.stop_event))
         consumer = self.worker.consumer
-        await eventually(self._alive, lambda ok: ok and consumer.consuming, timeout=30)
+        await until(self._alive, holds=lambda ok: ok and consumer.consuming, timeout=30)
         return self
 
     async def _alive(self) -> bool:
@@ -99,7 +99,7 @@ class WorkerProcess:
             except httpx.HTTPError:
                 return 0
 
-        await eventually(probe, lambda code: code == 200, timeout=60, interval=0.1)
+        await until(probe, holds=lambda code: code == 200, timeout=60, interval=0.1)
         return self
 
     async def health(self) -> dict[str, Any]:
@@ -246,10 +246,13 @@ class AgentHarness:
         return await self.store.get(task.correlation_id)
 
     async def wait(
-        self, task: Task, until: Callable[[Task], bool], *, timeout: float = 30.0
+        self, task: Task, condition: Callable[[Task], bool], *, timeout: float = 30.0
     ) -> Task:
-        stored = await eventually(
-            lambda: self.get(task), lambda t: t is not None and until(t), timeout=timeout
+        stored = await until(
+            lambda: self.get(task),
+            timeout,
+            f"task {task.correlation_id} to reach the expected state",
+            holds=lambda t: t is not None and condition(t),
         )
         assert stored is not None
         return stored

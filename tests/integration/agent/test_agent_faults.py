@@ -10,7 +10,7 @@ from agent_harness import DELIVERY_LIMIT, AgentHarness
 from euglena.keys import worker_status_key
 from euglena.status import TaskStatus
 from euglena_devkit.fakes import tool
-from euglena_devkit.waiting import eventually
+from euglena_devkit.waiting import until
 
 
 async def test_poison_message_is_dead_lettered_and_its_task_fails(agents: AgentHarness) -> None:
@@ -51,17 +51,17 @@ async def test_cancellation_stops_the_loop_within_one_tick(agents: AgentHarness)
     # what the gateway's POST /tasks/{id}/cancel does
     await agents.store.put(running.evolve(status=TaskStatus.CANCELLED))
     requests_at_cancel = len(agents.llm.prompts(mandate))
-    await eventually(
+    await until(
         lambda: _value(worker.metric("euglena_agent_tasks_total", outcome="cancelled")),
-        lambda n: n == 1,
+        holds=lambda n: n == 1,
     )
 
     assert len(agents.llm.prompts(mandate)) <= requests_at_cancel + 1
     stored = await agents.get(task)
     assert stored is not None and stored.status is TaskStatus.CANCELLED
-    await eventually(
+    await until(
         lambda: agents.redis.get(worker_status_key(worker.id)),
-        lambda raw: raw is not None and json.loads(raw)["state"] == "idle",
+        holds=lambda raw: raw is not None and json.loads(raw)["state"] == "idle",
     )
 
 
@@ -83,8 +83,8 @@ async def test_kill_9_mid_task_another_worker_completes_it(agents: AgentHarness)
     assert await _completed_count(second.health_url) == 1
     # the dead worker's heartbeat expires within its TTL (3 heartbeats of 0.5 s)
     started = time.monotonic()
-    await eventually(
-        lambda: agents.redis.exists(worker_status_key(first.id)), lambda n: n == 0, timeout=5
+    await until(
+        lambda: agents.redis.exists(worker_status_key(first.id)), holds=lambda n: n == 0, timeout=5
     )
     assert time.monotonic() - started < 2.0
 

@@ -10,7 +10,7 @@ from euglena.keys import DEFAULT_WORKER_STATUS_SET_KEY, task_key, worker_status_
 from euglena.status import TaskStatus
 from euglena_devkit.fakes import FakeSearchServer, FakeWebServer, Hit, text, tool
 from euglena_devkit.fakes.web import article
-from euglena_devkit.waiting import eventually
+from euglena_devkit.waiting import until
 
 MANDATE = "What is the capital of Zubrowka?"
 
@@ -106,8 +106,8 @@ async def test_presence_heartbeat_and_clean_shutdown(agents: AgentHarness) -> No
 
     task = await agents.submit(agents.task("Say hello"))
     await agents.finished(task)
-    raw = await eventually(
-        lambda: agents.redis.get(key), lambda r: r is not None and '"processed": 1' in r
+    raw = await until(
+        lambda: agents.redis.get(key), holds=lambda r: r is not None and '"processed": 1' in r
     )
     assert json.loads(raw or "{}")["state"] == "idle"
 

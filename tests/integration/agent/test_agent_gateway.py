@@ -12,7 +12,7 @@ from euglena.keys import task_key
 from euglena_devkit.fakes import FakeSearchServer, FakeWebServer, Hit, tool
 from euglena_devkit.fakes.web import article
 from euglena_devkit.gateway import RunningGateway
-from euglena_devkit.waiting import eventually
+from euglena_devkit.waiting import until
 
 
 async def _submit(gateway: RunningGateway, user: uuid.UUID, mandate: str, ticks: int = 10) -> str:
@@ -61,8 +61,8 @@ async def test_submitted_over_http_completes_and_is_served_from_postgres(
     user = await gateway.create_user()
 
     cid = await _submit(gateway, user, mandate)
-    done = await eventually(
-        lambda: _get(gateway, user, cid), lambda t: t["status"] == "completed", timeout=60
+    done = await until(
+        lambda: _get(gateway, user, cid), holds=lambda t: t["status"] == "completed", timeout=60
     )
 
     assert done["result"] == "Lutz has been the capital since 1932."
@@ -83,15 +83,15 @@ async def test_cancel_over_http_stops_the_loop_within_one_tick(
     worker = await agents.start_worker(delivery_limit=gateway.settings.delivery_limit)
     user = await gateway.create_user()
     cid = await _submit(gateway, user, mandate, ticks=50)
-    await eventually(lambda: _get(gateway, user, cid), lambda t: t["ticks"] >= 2)
+    await until(lambda: _get(gateway, user, cid), holds=lambda t: t["ticks"] >= 2)
 
     response = await gateway.client.post(f"/tasks/{cid}/cancel", headers=gateway.headers(user))
     assert response.status_code == 202, response.text
     requests_at_cancel = len(agents.llm.prompts(mandate))
 
-    await eventually(
+    await until(
         _async(lambda: worker.metric("euglena_agent_tasks_total", outcome="cancelled")),
-        lambda n: n == 1,
+        holds=lambda n: n == 1,
     )
     assert len(agents.llm.prompts(mandate)) <= requests_at_cancel + 1
     assert (await _get(gateway, user, cid))["status"] == "cancelled"
@@ -112,14 +112,14 @@ async def test_kill_9_exactly_one_completed_record_and_agent_count_drops(
 
     assert await count() == 2
     cid = await _submit(gateway, user, mandate, ticks=20)
-    running = await eventually(lambda: _get(gateway, user, cid), lambda t: t["ticks"] >= 2)
+    running = await until(lambda: _get(gateway, user, cid), holds=lambda t: t["ticks"] >= 2)
     victim = next(w for w in workers if w.id == running["worker_id"])
 
     victim.kill()
 
-    await eventually(count, lambda n: n == 1, timeout=3)  # TTL: 3 heartbeats of 0.5 s
-    done = await eventually(
-        lambda: _get(gateway, user, cid), lambda t: t["status"] == "completed", timeout=60
+    await until(count, holds=lambda n: n == 1, timeout=3)  # TTL: 3 heartbeats of 0.5 s
+    done = await until(
+        lambda: _get(gateway, user, cid), holds=lambda t: t["status"] == "completed", timeout=60
     )
     assert done["result"] == "Outlived." and done["worker_id"] != victim.id
     assert [r["status"] for r in await _rows(gateway, cid)] == ["completed"]

@@ -10,7 +10,7 @@ from agent_harness import AgentHarness
 from euglena.status import TaskStatus
 from euglena_devkit.fakes import tool
 from euglena_devkit.services import RabbitMQServer, RedisServer
-from euglena_devkit.waiting import eventually
+from euglena_devkit.waiting import until
 
 
 async def test_worker_keeps_consuming_after_a_rabbitmq_restart(
@@ -43,8 +43,11 @@ async def test_redis_outage_mid_task_buffers_status_and_the_task_completes(
 
     await asyncio.to_thread(redis_server.stop)
     # the loop goes on without Redis: the model is asked until it answers
-    await eventually(
-        lambda: _count(agents.llm.prompts(mandate)), lambda n: n == 5, timeout=60, interval=0.1
+    await until(
+        lambda: _count(agents.llm.prompts(mandate)),
+        holds=lambda n: n == 5,
+        timeout=60,
+        interval=0.1,
     )
     health = await worker.health()
     assert health["pending_status_updates"] >= 1 and worker.proc.poll() is None

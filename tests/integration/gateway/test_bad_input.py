@@ -206,7 +206,9 @@ async def test_bad_input_gets_a_clear_4xx(
             headers["Authorization"] = auth
         response = await gw.client.request(method, path, headers=headers, **kwargs)
     assert response.status_code == status, response.text
-    error = response.json()["error"]
+    body = response.json()
+    assert set(body) == {"error"} and set(body["error"]) == {"code", "message", "details"}, body
+    error = body["error"]
     assert words.lower() in error["message"].lower(), error
     assert error["code"]
 
@@ -227,4 +229,5 @@ async def test_a_request_over_the_time_budget_gets_504(gateway_factory: Any) -> 
         user = await gw.create_user()
         response = await gw.client.get("/tasks", headers=gw.headers(user))
     assert response.status_code == 504
-    assert "longer than" in response.json()["error"]["message"]
+    error = response.json()["error"]
+    assert "longer than" in error["message"] and error["details"] == {"timeout_seconds": 1e-6}

@@ -68,6 +68,25 @@ async def test_postgres_down_gives_503_and_writes_nothing(
     assert response.status_code == 202, response.text
 
 
+async def test_redis_down_gives_503_and_leaves_no_row(
+    gateway: RunningGateway, redis_server: object, redis_url: str
+) -> None:
+    user = await gateway.create_user(daily_tick_limit=2)
+    headers = gateway.headers(user)
+    redis_server.stop()  # type: ignore[attr-defined]
+    try:
+        response = await gateway.client.post("/tasks", json=MANDATE, headers=headers)
+        assert response.status_code == 503, response.text
+        assert response.json()["error"]["details"]["dependency"] == "redis"
+        assert await _task_rows(gateway.dsn) == 0
+        count = await gateway.client.get("/agents/count", headers=headers)
+        assert count.status_code == 503 and "redis" in count.json()["error"]["message"]
+    finally:
+        redis_server.start()  # type: ignore[attr-defined]
+    response = await _submit_when_back(gateway, headers)
+    assert response.status_code == 202, response.text  # the reserved ticks were given back
+
+
 async def _submit_when_back(gateway: RunningGateway, headers: dict[str, str]) -> httpx.Response:
     """Submit until the gateway's reconnect lands (bounded by the test's timeout)."""
     delay = 0.05

@@ -12,7 +12,7 @@ from euglena.keys import TASK_TTL_SECONDS, task_key
 from euglena.status import TaskStatus
 from euglena.task import Task
 from euglena_devkit.gateway import RunningGateway
-from euglena_devkit.waiting import eventually
+from euglena_devkit.waiting import until
 
 
 async def _submit(gateway: RunningGateway, user: uuid.UUID, ticks: int = 3) -> uuid.UUID:
@@ -154,8 +154,10 @@ async def test_a_finished_task_nobody_reads_is_persisted_before_redis_forgets_it
         await store.put(running.evolve(status=TaskStatus.IN_PROGRESS, ticks=1))
         await redis.set(task_key(uuid.uuid4()), b'{"written by": "something else"}', ex=60)
 
-        row = await eventually(
-            lambda: _row(gateway.dsn, done_id), lambda r: r["status"] == "completed", timeout=10
+        row = await until(
+            lambda: _row(gateway.dsn, done_id),
+            holds=lambda r: r["status"] == "completed",
+            timeout=10,
         )
         assert (row["result"], row["ticks"]) == ("unread", 2)
         assert not await redis.exists(task_key(done_id))

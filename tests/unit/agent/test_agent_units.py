@@ -7,8 +7,8 @@ import uuid
 from collections.abc import Sequence
 
 import pytest
-from redis.exceptions import ConnectionError as RedisConnectionError
 
+from euglena.errors import DependencyUnavailable
 from euglena.ports import WriteResult
 from euglena.status import TaskStatus
 from euglena.task import Task, new_task
@@ -114,7 +114,7 @@ class FlakyStore:
     def _maybe_fail(self) -> None:
         if self.failures > 0:
             self.failures -= 1
-            raise RedisConnectionError("connection refused")
+            raise DependencyUnavailable("redis", "connection refused")
 
 
 def _task() -> Task:

@@ -3,6 +3,7 @@
 A single Lua script decides atomically on the server whether a write may land: never over a
 terminal task, never backwards in status, never with an ``updated_at`` that is not newer. Every
 write refreshes the 600-second TTL and is published on ``task-events:{id}`` for live streams.
+A Redis outage raises ``DependencyUnavailable`` (see :mod:`euglena.adapters.redis_errors`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 from pydantic import ValidationError
 from redis.asyncio import Redis
 
+from euglena.adapters.redis_errors import redis_unavailable
 from euglena.keys import TASK_KEY_PATTERN, TASK_TTL_SECONDS, task_events_channel, task_key
 from euglena.ports import WriteResult
 from euglena.status import status_ranks
@@ -49,21 +51,23 @@ class RedisStatusStore:
         self._cas = redis.register_script(_CAS_SCRIPT)
 
     async def get(self, correlation_id: uuid.UUID) -> Task | None:
-        raw = await self._redis.get(task_key(correlation_id))
+        with redis_unavailable():
+            raw = await self._redis.get(task_key(correlation_id))
         return Task.from_json(raw) if raw else None
 
     async def put(self, task: Task, *, create: bool = True) -> WriteResult:
-        reply: list[Any] = await self._cas(
-            keys=[task_key(task.correlation_id), task_events_channel(task.correlation_id)],
-            args=[
-                task.to_json(),
-                self._ttl,
-                task.status.value,
-                to_rfc3339(task.updated_at),
-                self._ranks,
-                "1" if create else "0",
-            ],
-        )
+        with redis_unavailable():
+            reply: list[Any] = await self._cas(
+                keys=[task_key(task.correlation_id), task_events_channel(task.correlation_id)],
+                args=[
+                    task.to_json(),
+                    self._ttl,
+                    task.status.value,
+                    to_rfc3339(task.updated_at),
+                    self._ranks,
+                    "1" if create else "0",
+                ],
+            )
         code, stored = int(reply[0]), reply[1]
         if code == -1:
             return WriteResult(applied=False, current=None)
@@ -72,7 +76,8 @@ class RedisStatusStore:
     async def get_many(self, correlation_ids: list[uuid.UUID]) -> dict[uuid.UUID, Task]:
         if not correlation_ids:
             return {}
-        raws = await self._redis.mget([task_key(cid) for cid in correlation_ids])
+        with redis_unavailable():
+            raws = await self._redis.mget([task_key(cid) for cid in correlation_ids])
         return {
             cid: Task.from_json(raw) for cid, raw in zip(correlation_ids, raws, strict=True) if raw
         }
@@ -82,26 +87,30 @@ class RedisStatusStore:
 
         A key that expired between SCAN and MGET is simply absent; one that holds no valid task
         is skipped (and counted in one warning per scan), never fatal to the walk."""
-        keys: list[bytes] = []
+        keys: list[bytes | str] = []
         invalid = 0
-        async for key in self._redis.scan_iter(match=TASK_KEY_PATTERN, count=batch):
-            keys.append(key)
-            if len(keys) >= batch:
+        cursor = 0
+        while True:
+            with redis_unavailable():
+                cursor, found = await self._redis.scan(cursor, match=TASK_KEY_PATTERN, count=batch)
+            keys.extend(found)
+            done = cursor == 0
+            if keys and (done or len(keys) >= batch):
                 tasks, skipped = await self._load(keys)
                 invalid += skipped
-                yield tasks
                 keys = []
-        if keys:
-            tasks, skipped = await self._load(keys)
-            invalid += skipped
-            yield tasks
+                yield tasks
+            if done:
+                break
         if invalid:
             log.warning("%d task key(s) hold no valid task; left to expire", invalid)
 
-    async def _load(self, keys: list[bytes]) -> tuple[list[Task], int]:
+    async def _load(self, keys: list[bytes | str]) -> tuple[list[Task], int]:
         tasks: list[Task] = []
         invalid = 0
-        for raw in await self._redis.mget(keys):
+        with redis_unavailable():
+            raws = await self._redis.mget(keys)
+        for raw in raws:
             if not raw:
                 continue
             try:
@@ -111,7 +120,9 @@ class RedisStatusStore:
         return tasks, invalid
 
     async def delete(self, correlation_id: uuid.UUID) -> None:
-        await self._redis.delete(task_key(correlation_id))
+        with redis_unavailable():
+            await self._redis.delete(task_key(correlation_id))
 
     async def ping(self) -> None:
-        await self._redis.ping()
+        with redis_unavailable():
+            await self._redis.ping()

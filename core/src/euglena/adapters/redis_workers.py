@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import ValidationError
 from redis.asyncio import Redis
 
+from euglena.adapters.redis_errors import redis_unavailable
 from euglena.keys import worker_status_key
 from euglena.workers import WorkerStatus
 
@@ -16,13 +17,12 @@ class RedisWorkerDirectory:
 
     async def live_workers(self) -> list[WorkerStatus]:
         """Workers with a live heartbeat; members without one are removed from the set."""
-        members = sorted(
-            m.decode() if isinstance(m, bytes) else str(m)
-            for m in await self._redis.smembers(self._set_key)
-        )
-        if not members:
-            return []
-        raws = await self._redis.mget([worker_status_key(m) for m in members])
+        with redis_unavailable():
+            found = await self._redis.smembers(self._set_key)
+            members = sorted(m.decode() if isinstance(m, bytes) else str(m) for m in found)
+            if not members:
+                return []
+            raws = await self._redis.mget([worker_status_key(m) for m in members])
         live: list[WorkerStatus] = []
         stale: list[str] = []
         for member, raw in zip(members, raws, strict=True):
@@ -34,5 +34,6 @@ class RedisWorkerDirectory:
             except ValidationError:
                 stale.append(member)
         if stale:
-            await self._redis.srem(self._set_key, *stale)
+            with redis_unavailable():
+                await self._redis.srem(self._set_key, *stale)
         return live

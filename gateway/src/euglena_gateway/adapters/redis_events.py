@@ -1,4 +1,6 @@
-"""Live task updates from Redis pub/sub (every accepted status write is published)."""
+"""Live task updates from Redis pub/sub (every accepted status write is published).
+
+A Redis outage raises ``DependencyUnavailable``, which ends the stream."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from collections.abc import AsyncIterator
 from pydantic import ValidationError
 from redis.asyncio import Redis
 
+from euglena.adapters.redis_errors import redis_unavailable
 from euglena.keys import task_events_channel
 from euglena.task import Task
 
@@ -20,12 +23,14 @@ class RedisTaskEvents:
 
     async def watch(self, correlation_id: uuid.UUID) -> AsyncIterator[Task | None]:
         pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
-        await pubsub.subscribe(task_events_channel(correlation_id))
         try:
+            with redis_unavailable():
+                await pubsub.subscribe(task_events_channel(correlation_id))
             # A write may have landed between the caller's first read and the subscription.
             yield None
             while True:
-                message = await pubsub.get_message(timeout=self._quiet)
+                with redis_unavailable():
+                    message = await pubsub.get_message(timeout=self._quiet)
                 if message is None:
                     yield None
                     continue

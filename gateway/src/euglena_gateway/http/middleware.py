@@ -1,14 +1,17 @@
-"""ASGI middleware: request body limit (413), request timeout (504) and request metrics."""
+"""ASGI middleware: request body limit (413), request timeout (504) and request metrics.
+
+Its two errors are answered before (or instead of) the app's own handlers, with the same body
+as every other error (``http.problems.problem_body``)."""
 
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from euglena_gateway.http.problems import problem_body
 from euglena_gateway.metrics import GatewayMetrics
 
 _STREAMING_SUFFIX = "/events"
@@ -16,10 +19,6 @@ _STREAMING_SUFFIX = "/events"
 
 class _BodyTooLarge(Exception):
     pass
-
-
-def _error_body(code: str, message: str) -> bytes:
-    return json.dumps({"error": {"code": code, "message": message}}).encode()
 
 
 class EdgeMiddleware:
@@ -56,7 +55,7 @@ class EdgeMiddleware:
     ) -> None:
         length = _content_length(scope)
         if length is not None and length > self.max_body:
-            await _reply(send, 413, "payload_too_large", self._too_large())
+            await self._too_large(send)
             return
         try:
             if scope["path"].endswith(_STREAMING_SUFFIX):
@@ -66,14 +65,18 @@ class EdgeMiddleware:
                 await self.app(scope, self._limited(receive), send)
         except _BodyTooLarge:
             if not state["sent"]:
-                await _reply(send, 413, "payload_too_large", self._too_large())
+                await self._too_large(send)
         except TimeoutError:
             if not state["sent"]:
                 message = f"the request took longer than {self.timeout:g} s and was abandoned"
-                await _reply(send, 504, "timeout", message)
+                body = problem_body("timeout", message, {"timeout_seconds": self.timeout})
+                await _reply(send, 504, body)
 
-    def _too_large(self) -> str:
-        return f"the request body is larger than {self.max_body} bytes"
+    async def _too_large(self, send: Send) -> None:
+        message = f"the request body is larger than {self.max_body} bytes"
+        await _reply(
+            send, 413, problem_body("payload_too_large", message, {"max_bytes": self.max_body})
+        )
 
     def _limited(self, receive: Receive) -> Receive:
         seen = 0
@@ -115,8 +118,7 @@ def _content_length(scope: Scope) -> int | None:
     return None
 
 
-async def _reply(send: Send, status: int, code: str, message: str) -> None:
-    body = _error_body(code, message)
+async def _reply(send: Send, status: int, body: bytes) -> None:
     await send(
         {
             "type": "http.response.start",

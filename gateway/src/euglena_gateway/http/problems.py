@@ -1,22 +1,55 @@
-"""Errors as JSON: ``{"error": {"code", "message", "details"}}``, never a traceback."""
+"""The HTTP edge of every error: one table of status, code and severity; one body shape.
+
+Every error the gateway answers, from a route, from FastAPI's validation or from the ASGI
+middleware (413, 504), is ``{"error": {"code", "message", "details"}}`` (``details`` is null
+when there are none), never a traceback. How each is logged follows :class:`Severity`: a
+refusal the API means to give at DEBUG, an outage at WARNING, anything else at ERROR with its
+traceback (and a 500).
+"""
 
 from __future__ import annotations
 
+import json
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from euglena.errors import DependencyUnavailable, QuotaExceeded, UnknownUser
-from euglena_gateway.errors import GatewayError
+from euglena.errors import DependencyUnavailable, EuglenaError, QuotaExceeded, Severity, UnknownUser
+from euglena_gateway.errors import (
+    BadRequest,
+    Conflict,
+    Forbidden,
+    GatewayError,
+    NotFound,
+    Unauthorized,
+)
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    status: int
+    code: str
+    severity: Severity = Severity.EXPECTED
+
+
+RULES: dict[type[EuglenaError], Rule] = {
+    BadRequest: Rule(400, "bad_request"),
+    Unauthorized: Rule(401, "unauthorized"),
+    Forbidden: Rule(403, "forbidden"),
+    UnknownUser: Rule(403, "unknown_user"),
+    NotFound: Rule(404, "not_found"),
+    Conflict: Rule(409, "conflict"),
+    QuotaExceeded: Rule(429, "quota_exceeded"),
+    DependencyUnavailable: Rule(503, "service_unavailable", Severity.TRANSIENT),
+}
+"""What each error the gateway raises on purpose becomes at the edge. Any other error is a 500."""
 
 _HTTP_CODES = {
     400: "bad_request",
@@ -34,12 +67,37 @@ _HTTP_CODES = {
 }
 
 
+def problem_body(code: str, message: str, details: Any = None) -> bytes:
+    """The JSON body of every error response."""
+    return json.dumps({"error": {"code": code, "message": message, "details": details}}).encode()
+
+
 def problem(status: int, code: str, message: str, details: Any = None) -> JSONResponse:
-    body: dict[str, Any] = {"code": code, "message": message}
-    if details is not None:
-        body["details"] = details
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return JSONResponse({"error": body}, status_code=status, headers=headers)
+    return JSONResponse(
+        {"error": {"code": code, "message": message, "details": details}},
+        status_code=status,
+        headers=headers,
+    )
+
+
+def rule_for(exc: EuglenaError) -> Rule | None:
+    return next((rule for cls, rule in RULES.items() if isinstance(exc, cls)), None)
+
+
+def _message_and_details(request: Request, exc: EuglenaError) -> tuple[str, Any]:
+    if isinstance(exc, QuotaExceeded):
+        return str(exc), {"used": exc.used, "limit": exc.limit, "requested": exc.requested}
+    if isinstance(exc, UnknownUser):
+        return f"{exc}: no task can be recorded for it", None
+    if isinstance(exc, DependencyUnavailable):
+        # A refused submission is rolled back whole; other requests may simply be retried.
+        submitting = request.method == "POST" and request.url.path == "/tasks"
+        effect = "nothing was recorded, try again shortly" if submitting else "try again shortly"
+        return f"{exc.dependency} is unavailable; {effect}", {"dependency": exc.dependency}
+    if isinstance(exc, GatewayError):
+        return exc.message, exc.details
+    return str(exc), None
 
 
 def _field(loc: tuple[Any, ...]) -> str:
@@ -57,37 +115,25 @@ def _validation_message(errors: list[dict[str, Any]]) -> str:
 
 
 def install(app: FastAPI) -> None:
-    @app.exception_handler(GatewayError)
-    async def _gateway_error(_: Request, exc: GatewayError) -> JSONResponse:
-        log.info("%s: %s", exc.code, exc.message)
-        return problem(exc.status_code, exc.code, exc.message, exc.details)
-
-    @app.exception_handler(QuotaExceeded)
-    async def _quota(request: Request, exc: QuotaExceeded) -> JSONResponse:
-        log.info("quota: %s", exc)
-        request.app.state.services.metrics.quota_rejections.inc()
-        details = {"used": exc.used, "limit": exc.limit, "requested": exc.requested}
-        return problem(429, "quota_exceeded", str(exc), details)
-
-    @app.exception_handler(UnknownUser)
-    async def _unknown_user(_: Request, exc: UnknownUser) -> JSONResponse:
-        return problem(403, "unknown_user", f"{exc}: no task can be recorded for it")
-
-    @app.exception_handler(DependencyUnavailable)
-    async def _unavailable(_: Request, exc: DependencyUnavailable) -> JSONResponse:
-        log.warning("dependency unavailable: %s", exc)
-        return problem(
-            503,
-            "service_unavailable",
-            f"{exc.dependency} is unavailable; nothing was recorded, try again shortly",
-            {"dependency": exc.dependency},
-        )
-
-    @app.exception_handler(RedisError)
-    async def _redis_down(request: Request, exc: RedisError) -> JSONResponse:
-        if not isinstance(exc, RedisConnectionError | RedisTimeoutError):
+    @app.exception_handler(EuglenaError)
+    async def _mapped(request: Request, exc: EuglenaError) -> JSONResponse:
+        rule = rule_for(exc)
+        if rule is None:
             return await _unexpected(request, exc)
-        return await _unavailable(request, DependencyUnavailable("redis", type(exc).__name__))
+        message, details = _message_and_details(request, exc)
+        rule.severity.log(
+            log,
+            "%s %s: %d %s: %s",
+            request.method,
+            request.url.path,
+            rule.status,
+            rule.code,
+            exc,
+            exc=exc,
+        )
+        if isinstance(exc, QuotaExceeded):
+            request.app.state.services.metrics.quota_rejections.inc()
+        return problem(rule.status, rule.code, message, details)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -104,5 +150,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+        Severity.UNEXPECTED.log(
+            log, "unexpected error on %s %s", request.method, request.url.path, exc=exc
+        )
         return problem(500, "internal_error", "an unexpected error occurred")

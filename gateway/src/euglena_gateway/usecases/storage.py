@@ -1,10 +1,18 @@
-"""StorageManager: Redis (real-time) and Postgres (source of truth) kept in step.
+"""StorageManager: the one owner of the rule that keeps Redis (real-time) and Postgres (the
+source of truth users see) in step. Use-cases ask it for outcomes; none touches a store.
 
-Reading a task: read Postgres, read Redis; if Redis holds a newer version, copy it into
-Postgres; once the task is terminal and persisted, delete the Redis key. Serve Postgres when it
-has the task, else Redis. A task Postgres already holds as terminal is final (no status can
-replace it), so its read stops at Postgres, and the copy is kept for that reader a short while
-(``FinishedTasks``).
+- **Recording** a task writes the Postgres row (which reserves its ticks) and then the Redis
+  copy; if Redis refuses, the row is released: nothing is half-written. ``withdraw`` undoes a
+  recorded task that could not be queued.
+- **Reading** a task reads Postgres, then Redis; if Redis holds a newer version it is copied
+  into Postgres; once the task is terminal and persisted, the Redis key is deleted. Postgres is
+  served when it has the task, else Redis. A task Postgres holds as terminal is final (no status
+  can replace it), so its read stops at Postgres, and the copy is kept for that reader a short
+  while (``FinishedTasks``).
+- **Cancelling** writes ``cancelled`` to Redis by compare-and-set (which the agents see between
+  ticks), then to Postgres; a task that finished first is reported as finished, not cancelled.
+- **Settling** persists the finished tasks in Redis that nobody has read, before their copy
+  expires (the ``Settler`` decides when).
 """
 
 from __future__ import annotations
@@ -13,10 +21,14 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 
 from cachetools import TTLCache
 
-from euglena.ports import Caller, TaskStore
+from euglena.errors import DependencyUnavailable
+from euglena.ports import Caller, Page, TaskStore
+from euglena.status import TaskStatus
 from euglena.task import Task
 from euglena_gateway.usecases.ports import LiveStatusStore, SyncObserver
 
@@ -65,6 +77,17 @@ def _reader(caller: Caller | None) -> uuid.UUID | None:
     return caller.user_id if caller is not None else None
 
 
+@dataclass(frozen=True, slots=True)
+class Cancellation:
+    """The task after a cancel request, and whether this request cancelled it."""
+
+    task: Task
+    cancelled: bool
+
+
+_CANCEL_ATTEMPTS = 3
+
+
 class StorageManager:
     def __init__(
         self,
@@ -73,28 +96,81 @@ class StorageManager:
         observe: SyncObserver | None = None,
         finished: FinishedTasks | None = None,
     ) -> None:
-        self.store = store
-        self.live = live
+        self._store = store
+        self._live = live
         self._observe = observe or (lambda _outcome: None)
         self._finished = finished or FinishedTasks(size=0, ttl=0)
+
+    # -- writing ---------------------------------------------------------------------
+
+    async def record(self, task: Task) -> tuple[Task, bool]:
+        """Record a new task in both stores; return it and whether it is new.
+
+        ``False``: the correlation id existed, nothing was written and the stored task is
+        returned. Raises QuotaExceeded or UnknownUser (from Postgres), DependencyUnavailable
+        (nothing is left behind)."""
+        stored, created = await self._store.create(task)
+        if not created:
+            return stored, False
+        try:
+            await self._live.put(stored)
+        except DependencyUnavailable:
+            await self._store.release(stored.correlation_id)
+            raise
+        return stored, True
+
+    async def withdraw(self, task: Task) -> None:
+        """Undo :meth:`record` (the task could not be queued), giving back its ticks."""
+        try:
+            await self._live.delete(task.correlation_id)
+        except DependencyUnavailable:
+            log.warning("could not remove task %s from Redis; its TTL will", task.correlation_id)
+        await self._store.release(task.correlation_id)
+
+    async def cancel(self, current: Task, *, reason: str, caller: Caller | None) -> Cancellation:
+        """Cancel ``current`` (a non-terminal task the caller may see) in both stores.
+
+        Redis decides by compare-and-set: a newer live copy is cancelled on top of what it
+        holds; a copy that finished first wins, is synced, and comes back ``cancelled=False``.
+        """
+        task = current
+        for _ in range(_CANCEL_ATTEMPTS):
+            cancelled = task.evolve(status=TaskStatus.CANCELLED, error=reason)
+            written = await self._live.put(cancelled)
+            if written.applied:
+                await self._store.apply(cancelled)
+                return Cancellation(cancelled, cancelled=True)
+            if written.current is None:
+                break
+            if written.current.is_terminal:
+                final = await self._reconcile(current, written.current, caller)
+                return Cancellation(final or written.current, cancelled=False)
+            task = written.current
+        # Another writer kept moving the live copy; Postgres records the cancel, Redis follows
+        # on the next read (a terminal row is final).
+        cancelled = task.evolve(status=TaskStatus.CANCELLED, error=reason)
+        await self._store.apply(cancelled)
+        return Cancellation(cancelled, cancelled=True)
+
+    # -- reading ---------------------------------------------------------------------
 
     async def read(self, correlation_id: uuid.UUID, caller: Caller | None) -> Task | None:
         finished = self._finished.get(correlation_id, caller)
         if finished is not None:
             return finished
-        persisted = await self.store.get(correlation_id, caller)
+        persisted = await self._store.get(correlation_id, caller)
         if persisted is not None and persisted.is_terminal:
             self._finished.keep(persisted, caller)
             return persisted
-        live = await self.live.get(correlation_id)
-        return await self.reconcile(persisted, live, caller)
+        live = await self._live.get(correlation_id)
+        return await self._reconcile(persisted, live, caller)
 
     async def read_many(
         self, correlation_ids: Sequence[uuid.UUID], caller: Caller | None
     ) -> list[Task]:
-        rows = await self.store.get_many(correlation_ids, caller)
+        rows = await self._store.get_many(correlation_ids, caller)
         persisted = {t.correlation_id: t for t in rows}
-        live = await self.live.get_many(
+        live = await self._live.get_many(
             [
                 cid
                 for cid in correlation_ids
@@ -103,23 +179,48 @@ class StorageManager:
         )
         tasks = []
         for cid in correlation_ids:
-            task = await self.reconcile(persisted.get(cid), live.get(cid), caller)
+            task = await self._reconcile(persisted.get(cid), live.get(cid), caller)
             if task is not None:
                 tasks.append(task)
         return tasks
 
-    async def settle(self, correlation_ids: Sequence[uuid.UUID]) -> None:
-        """Sync live copies into the Postgres rows they belong to (dropping finished ones).
+    async def page(self, caller: Caller, *, limit: int, cursor: str | None) -> Page:
+        """The caller's tasks, newest first, with newer live progress laid over the rows (a
+        listing writes nothing). Raises ValueError for a cursor the store did not issue."""
+        page = await self._store.list(caller, limit=limit, cursor=cursor)
+        open_ids = [t.correlation_id for t in page.items if not t.is_terminal]
+        live = await self._live.get_many(open_ids)
+        items = [
+            live[t.correlation_id]
+            if t.correlation_id in live and live[t.correlation_id].supersedes(t)
+            else t
+            for t in page.items
+        ]
+        return Page(items=items, next_cursor=page.next_cursor)
+
+    # -- settling --------------------------------------------------------------------
+
+    async def settle_finished(self, *, finished_before: datetime) -> int:
+        """Persist every task Redis holds as finished since before ``finished_before`` into the
+        Postgres row it belongs to (deleting the Redis copy); return how many were due.
 
         A live copy without a row is left alone: it has nothing to be attached to and expires
         with its TTL."""
-        ids = list(correlation_ids)
-        rows = {t.correlation_id: t for t in await self.store.get_many(ids, None)}
-        for cid, live in (await self.live.get_many(ids)).items():
-            if cid in rows:
-                await self.reconcile(rows[cid], live, None)
+        due = 0
+        async for batch in self._live.scan():
+            ready = {
+                t.correlation_id: t
+                for t in batch
+                if t.is_terminal and t.updated_at <= finished_before
+            }
+            if not ready:
+                continue
+            due += len(ready)
+            for row in await self._store.get_many(list(ready), None):
+                await self._reconcile(row, ready[row.correlation_id], None)
+        return due
 
-    async def reconcile(
+    async def _reconcile(
         self, persisted: Task | None, live: Task | None, caller: Caller | None
     ) -> Task | None:
         if live is not None and caller is not None and live.user_id != caller.user_id:
@@ -130,23 +231,12 @@ class StorageManager:
             return persisted
         current = persisted
         if live.supersedes(persisted):
-            if await self.store.apply(live):
+            if await self._store.apply(live):
                 current = live
                 self._observe("persisted_terminal" if live.is_terminal else "updated")
             else:
-                current = await self.store.get(persisted.correlation_id, None) or persisted
+                current = await self._store.get(persisted.correlation_id, None) or persisted
                 self._observe("unchanged")
         if current.is_terminal:
-            await self.live.delete(current.correlation_id)
+            await self._live.delete(current.correlation_id)
         return current
-
-    async def overlay(self, tasks: Sequence[Task]) -> list[Task]:
-        """Newer live progress laid over persisted rows, without writing (for listings)."""
-        open_ids = [t.correlation_id for t in tasks if not t.is_terminal]
-        live = await self.live.get_many(open_ids)
-        return [
-            live[t.correlation_id]
-            if t.correlation_id in live and live[t.correlation_id].supersedes(t)
-            else t
-            for t in tasks
-        ]

@@ -1,4 +1,8 @@
-"""Task use-cases: submit, read, list, cancel, watch."""
+"""Task use-cases: submit, read, list, cancel, watch.
+
+They decide who may do what (the caller's identity, the service role's privileges) and ask
+``StorageManager`` for outcomes; they never touch a store themselves.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +11,9 @@ import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
-from redis.exceptions import RedisError
-
 from euglena.errors import DependencyUnavailable
 from euglena.messages import TaskMessage
 from euglena.ports import Caller, Page, TaskQueue
-from euglena.status import TaskStatus
 from euglena.task import Task, TaskSource, new_task
 from euglena_gateway.auth import Principal
 from euglena_gateway.errors import BadRequest, Conflict, Forbidden, NotFound
@@ -55,26 +56,15 @@ class TaskService:
             source=_source(principal, submission),
             correlation_id=_correlation_id(principal, submission),
         )
-        stored, created = await self._storage.store.create(task)
+        stored, created = await self._storage.record(task)
         if not created:
             return await self._storage.read(stored.correlation_id, None) or stored, False
         try:
-            await self._storage.live.put(stored)
             await self._queue.publish(TaskMessage.from_task(stored))
-        except (DependencyUnavailable, RedisError, OSError, TimeoutError) as exc:
-            await self._roll_back(stored)
-            if isinstance(exc, DependencyUnavailable):
-                raise
-            raise DependencyUnavailable("redis", type(exc).__name__) from exc
+        except DependencyUnavailable:
+            await self._storage.withdraw(stored)  # no half-written task remains
+            raise
         return stored, True
-
-    async def _roll_back(self, task: Task) -> None:
-        """Undo a submission that could not be queued: no half-written task remains."""
-        try:
-            await self._storage.live.delete(task.correlation_id)
-        except (RedisError, OSError, TimeoutError):
-            log.warning("could not remove task %s from Redis; its TTL will", task.correlation_id)
-        await self._storage.store.release(task.correlation_id)
 
     async def get(self, principal: Principal, correlation_id: uuid.UUID) -> Task:
         task = await self._storage.read(correlation_id, caller_of(principal))
@@ -89,8 +79,7 @@ class TaskService:
         caller = caller_of(principal)
         if caller is None:
             raise BadRequest("the service role lists tasks by id: use ?ids=<id>,<id>")
-        page = await self._storage.store.list(caller, limit=limit, cursor=cursor)
-        return Page(items=await self._storage.overlay(page.items), next_cursor=page.next_cursor)
+        return await self._storage.page(caller, limit=limit, cursor=cursor)
 
     async def cancel(self, principal: Principal, correlation_id: uuid.UUID) -> Task:
         current = await self.get(principal, correlation_id)
@@ -99,16 +88,15 @@ class TaskService:
                 f"task {correlation_id} is already {current.status.value}",
                 details={"task": current.model_dump(mode="json")},
             )
-        cancelled = current.evolve(status=TaskStatus.CANCELLED, error=CANCELLED_MESSAGE)
-        written = await self._storage.live.put(cancelled)
-        if not written.applied and written.current is not None and written.current.is_terminal:
-            final = await self._storage.reconcile(current, written.current, caller_of(principal))
+        outcome = await self._storage.cancel(
+            current, reason=CANCELLED_MESSAGE, caller=caller_of(principal)
+        )
+        if not outcome.cancelled:
             raise Conflict(
                 f"task {correlation_id} finished before it could be cancelled",
-                details={"task": (final or written.current).model_dump(mode="json")},
+                details={"task": outcome.task.model_dump(mode="json")},
             )
-        await self._storage.store.apply(cancelled)
-        return cancelled
+        return outcome.task
 
     async def watch(self, principal: Principal, correlation_id: uuid.UUID) -> AsyncIterator[Task]:
         """Every new version of the task, starting with the current one, until it is terminal."""

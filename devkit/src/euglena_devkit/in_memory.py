@@ -1,0 +1,173 @@
+"""In-memory adapters of the core ports, for unit tests of the use-cases' decisions.
+
+They keep each port's contract (compare-and-set rules, quota, row-level visibility, publisher
+confirms) in a few lines of Python, so a use-case test runs in milliseconds; integration tests
+run the same use-cases on the real Redis, Postgres and RabbitMQ. ``down = True`` makes an
+adapter raise ``DependencyUnavailable`` as its real counterpart does during an outage, and
+``calls`` records what was asked of it. Never shipped in an image (the devkit is not).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime
+
+from euglena.errors import DependencyUnavailable, QuotaExceeded, UnknownUser
+from euglena.messages import TaskMessage
+from euglena.ports import Caller, Page, WriteResult
+from euglena.task import Task
+
+
+class _Outage:
+    """``down`` and the call log shared by every in-memory adapter."""
+
+    dependency = "in-memory"
+
+    def __init__(self) -> None:
+        self.down = False
+        self.calls: list[str] = []
+
+    def _call(self, name: str) -> None:
+        self.calls.append(name)
+        if self.down:
+            raise DependencyUnavailable(self.dependency, "down (in-memory)")
+
+    async def ping(self) -> None:
+        self._call("ping")
+
+
+class InMemoryStatusStore(_Outage):
+    """The live copy of tasks (Redis ``task:{id}``), with the same compare-and-set rule."""
+
+    dependency = "redis"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tasks: dict[uuid.UUID, Task] = {}
+
+    async def get(self, correlation_id: uuid.UUID) -> Task | None:
+        self._call("get")
+        return self.tasks.get(correlation_id)
+
+    async def get_many(self, correlation_ids: list[uuid.UUID]) -> dict[uuid.UUID, Task]:
+        self._call("get_many")
+        return {cid: self.tasks[cid] for cid in correlation_ids if cid in self.tasks}
+
+    async def put(self, task: Task, *, create: bool = True) -> WriteResult:
+        self._call("put")
+        current = self.tasks.get(task.correlation_id)
+        if current is None and not create:
+            return WriteResult(applied=False, current=None)
+        if current is not None and not task.supersedes(current):
+            return WriteResult(applied=False, current=current)
+        self.tasks[task.correlation_id] = task
+        return WriteResult(applied=True, current=task)
+
+    async def delete(self, correlation_id: uuid.UUID) -> None:
+        self._call("delete")
+        self.tasks.pop(correlation_id, None)
+
+    async def scan(self, batch: int = 200) -> AsyncIterator[list[Task]]:
+        self._call("scan")
+        tasks = list(self.tasks.values())
+        for start in range(0, len(tasks), batch):
+            yield tasks[start : start + batch]
+
+
+class InMemoryTaskStore(_Outage):
+    """Tasks and daily quotas (Postgres ``tasks`` and ``profiles``): rows a caller may see are
+    the caller's own; a submission past the owner's limit for the day is refused; a guarded
+    update lands only over an older, non-terminal row."""
+
+    dependency = "postgres"
+
+    def __init__(self, *, limits: dict[uuid.UUID, int] | None = None) -> None:
+        super().__init__()
+        self.rows: dict[uuid.UUID, Task] = {}
+        self.limits = limits if limits is not None else {}
+        self.released: list[uuid.UUID] = []
+
+    def add_user(self, user_id: uuid.UUID | None = None, *, limit: int = 1000) -> uuid.UUID:
+        user = user_id or uuid.uuid4()
+        self.limits[user] = limit
+        return user
+
+    def reserved(self, user_id: uuid.UUID) -> int:
+        today = datetime.now(UTC).date()
+        return sum(
+            t.max_ticks
+            for t in self.rows.values()
+            if t.user_id == user_id and t.created_at.astimezone(UTC).date() == today
+        )
+
+    async def create(self, task: Task) -> tuple[Task, bool]:
+        self._call("create")
+        existing = self.rows.get(task.correlation_id)
+        if existing is not None:
+            return existing, False
+        if task.user_id not in self.limits:
+            raise UnknownUser(task.user_id)
+        used, limit = self.reserved(task.user_id), self.limits[task.user_id]
+        if used + task.max_ticks > limit:
+            raise QuotaExceeded(used, limit, task.max_ticks)
+        self.rows[task.correlation_id] = task
+        return task, True
+
+    async def release(self, correlation_id: uuid.UUID) -> None:
+        self._call("release")
+        if self.rows.pop(correlation_id, None) is not None:
+            self.released.append(correlation_id)
+
+    async def get(self, correlation_id: uuid.UUID, caller: Caller | None) -> Task | None:
+        self._call("get")
+        task = self.rows.get(correlation_id)
+        return task if task is not None and _visible(task, caller) else None
+
+    async def get_many(
+        self, correlation_ids: Sequence[uuid.UUID], caller: Caller | None
+    ) -> list[Task]:
+        self._call("get_many")
+        found = (self.rows.get(cid) for cid in correlation_ids)
+        return [t for t in found if t is not None and _visible(t, caller)]
+
+    async def list(self, caller: Caller, *, limit: int, cursor: str | None) -> Page:
+        self._call("list")
+        mine = sorted(
+            (t for t in self.rows.values() if t.user_id == caller.user_id),
+            key=lambda t: (t.created_at, t.correlation_id.int),
+            reverse=True,
+        )
+        start = int(cursor) if cursor else 0  # ValueError for a cursor it did not issue
+        items = mine[start : start + limit]
+        more = start + limit < len(mine)
+        return Page(items=items, next_cursor=str(start + limit) if more else None)
+
+    async def apply(self, task: Task) -> bool:
+        self._call("apply")
+        current = self.rows.get(task.correlation_id)
+        if current is None or not task.supersedes(current):
+            return False
+        self.rows[task.correlation_id] = task
+        return True
+
+    async def close(self) -> None:
+        return None
+
+
+def _visible(task: Task, caller: Caller | None) -> bool:
+    return caller is None or task.user_id == caller.user_id
+
+
+class InMemoryQueue(_Outage):
+    """The task queue: every confirmed publish, in order."""
+
+    dependency = "rabbitmq"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.published: list[TaskMessage] = []
+
+    async def publish(self, message: TaskMessage) -> None:
+        self._call("publish")
+        self.published.append(message)
