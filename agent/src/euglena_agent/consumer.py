@@ -1,17 +1,20 @@
 """The AMQP edge: consume ``agent.mandates`` and ``agent.mandates.dead``, map outcomes to acks.
 
-Thin by design: parse, call one use-case, ack / nack. A robust aio-pika connection reconnects
-and restores the QoS, queues and consumers. Prefetch equals the worker's concurrency, and a
-message is acknowledged only after its task's terminal status is in Redis. On shutdown the
-consumers are cancelled first, in-flight tasks get the grace period, and whatever is still
-running is cancelled and its message requeued for another worker.
+Thin by design: parse, call one use-case, settle the delivery. A robust aio-pika connection
+reconnects and restores the QoS, queues and consumers. Prefetch equals the worker's
+concurrency, and a message is acknowledged only after its task's terminal status is in Redis.
+On shutdown the consumers are cancelled first, in-flight tasks get the grace period, and
+whatever is still running is cancelled and its message requeued for another worker.
+
+How a delivery is settled when its handling fails, and how loudly that is logged, is the table
+:data:`FAILURES` (anything not in it is requeued and logged as unexpected, with a traceback).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from typing import Any, Protocol
 
 import aio_pika
 from aio_pika.abc import (
@@ -22,6 +25,7 @@ from aio_pika.abc import (
 )
 from pydantic import ValidationError
 
+from euglena.errors import Severity
 from euglena.messages import (
     DEAD_LETTER_QUEUE,
     MANDATES_QUEUE,
@@ -29,11 +33,35 @@ from euglena.messages import (
     dead_letter_queue_arguments,
     mandates_queue_arguments,
 )
-from euglena_agent.errors import StatusUnavailable, UnsupportedMessage
-from euglena_agent.mandates import MandateService, Outcome
+from euglena_agent.errors import StatusUnavailable, UnreadableMessage, UnsupportedMessage
+from euglena_agent.mandates import Outcome
 from euglena_agent.metrics import AgentMetrics
 
 log = logging.getLogger(__name__)
+
+FAILURES: dict[type[Exception], tuple[Outcome, Severity]] = {
+    # Redis is away: the status could not be written; another delivery will try again.
+    StatusUnavailable: (Outcome.REQUEUE, Severity.DEGRADED),
+    # A newer schema: a newer worker may take it; dead-lettered after the delivery limit.
+    UnsupportedMessage: (Outcome.REQUEUE, Severity.DEGRADED),
+    # Not a task message at all: no worker will ever read it.
+    UnreadableMessage: (Outcome.DEAD_LETTER, Severity.DEGRADED),
+}
+"""How the AMQP edge settles a delivery whose handling raised, and how it logs it."""
+
+_UNEXPECTED = (Outcome.REQUEUE, Severity.UNEXPECTED)
+
+
+def classify(exc: Exception) -> tuple[Outcome, Severity]:
+    return next((rule for cls, rule in FAILURES.items() if isinstance(exc, cls)), _UNEXPECTED)
+
+
+class Mandates(Protocol):
+    """The use-cases behind the callbacks (``mandates.MandateService``)."""
+
+    async def handle(self, message: TaskMessage) -> Outcome: ...
+
+    async def dead_letter(self, body: bytes, message_id: str | None, reason: str) -> None: ...
 
 
 class MandateConsumer:
@@ -41,7 +69,7 @@ class MandateConsumer:
         self,
         *,
         url: str,
-        service: MandateService,
+        service: Mandates,
         metrics: AgentMetrics,
         concurrency: int,
         delivery_limit: int,
@@ -86,7 +114,7 @@ class MandateConsumer:
         )
         self._consumers = [
             (queue, await queue.consume(self._on_mandate, no_ack=False)),
-            (dead, await dead.consume(self._on_dead_letter, no_ack=False)),
+            (dead, await dead.consume(self.settle_dead_letter, no_ack=False)),
         ]
         log.info("consuming %s (prefetch %d)", MANDATES_QUEUE, self._concurrency)
 
@@ -118,34 +146,30 @@ class MandateConsumer:
         if self._draining:
             await message.nack(requeue=True)
             return
-        task = asyncio.create_task(self._process(message), name=f"mandate-{message.message_id}")
+        task = asyncio.create_task(self.deliver(message), name=f"mandate-{message.message_id}")
         self._in_flight.add(task)
         task.add_done_callback(self._in_flight.discard)
 
-    async def _process(self, message: AbstractIncomingMessage) -> None:
+    async def deliver(self, message: AbstractIncomingMessage) -> None:
+        """Handle one ``agent.mandates`` delivery and ack, requeue or dead-letter it."""
         try:
-            mandate = TaskMessage.from_body(message.body)
-        except ValidationError as exc:
-            log.warning("unreadable message %s dead-lettered: %s", message.message_id, exc)
-            await message.reject(requeue=False)
-            return
-        try:
-            outcome = await self._service.handle(mandate)
+            outcome = await self._service.handle(_parse(message.body))
         except asyncio.CancelledError:
-            log.info("task %s requeued: shutdown grace period over", mandate.correlation_id)
+            log.info("message %s requeued: shutdown grace period over", message.message_id)
             await self._requeue(message)
             raise
-        except (StatusUnavailable, UnsupportedMessage) as exc:
-            log.info("task %s requeued: %s", mandate.correlation_id, exc)
-            outcome = Outcome.REQUEUE
-        except Exception:
-            log.exception("task %s crashed the handler; requeued", mandate.correlation_id)
-            outcome = Outcome.REQUEUE
+        except Exception as exc:
+            outcome, severity = classify(exc)
+            severity.log(
+                log, "message %s: %s (%s)", message.message_id, outcome.value, exc, exc=exc
+            )
         if outcome is Outcome.ACK:
             await message.ack()
-            return
-        await asyncio.sleep(self._backoff(message))
-        await self._requeue(message)
+        elif outcome is Outcome.DEAD_LETTER:
+            await message.reject(requeue=False)
+        else:
+            await asyncio.sleep(self._backoff(message))
+            await self._requeue(message)
 
     async def _requeue(self, message: AbstractIncomingMessage) -> None:
         self._metrics.tasks.labels("requeued").inc()
@@ -155,16 +179,26 @@ class MandateConsumer:
         deliveries = _delivery_count(message.headers)
         return float(min(self._requeue_delay * 2**deliveries, 30.0))
 
-    async def _on_dead_letter(self, message: AbstractIncomingMessage) -> None:
+    async def settle_dead_letter(self, message: AbstractIncomingMessage) -> None:
+        """Record a dead-lettered message's task as failed, then drop the message."""
         reason = _dead_reason(message.headers, self._delivery_limit)
         try:
             await self._service.dead_letter(message.body, message.message_id, reason)
         except StatusUnavailable as exc:
-            log.info("dead-lettered %s kept for later: %s", message.message_id, exc)
+            Severity.DEGRADED.log(
+                log, "dead-lettered %s kept for later: %s", message.message_id, exc
+            )
             await asyncio.sleep(self._requeue_delay)
             await message.nack(requeue=True)
             return
         await message.ack()
+
+
+def _parse(body: bytes) -> TaskMessage:
+    try:
+        return TaskMessage.from_body(body)
+    except ValidationError as exc:
+        raise UnreadableMessage(f"not a task message: {exc.error_count()} error(s)") from exc
 
 
 def _delivery_count(headers: dict[str, Any]) -> int:

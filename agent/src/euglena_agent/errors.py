@@ -9,12 +9,14 @@
         │                          circuit open) — requeue the message
         ├── UnsupportedMessage     a message this worker cannot handle (e.g. a newer schema
         │                          version) — requeue; dead-lettered after the delivery limit
+        ├── UnreadableMessage      a message that is no task message at all — dead-letter
         ├── ModelError             the chat model could not be reached or answered an error
         │   └── MalformedOutput    the model answered something that is not a valid action
         └── ToolError              a tool failed; the loop records it as the tick's observation
             └── VisitRefused       `visit` refused a URL (private address, type, size)
 
-The consumer translates them at its edge: ack, nack-requeue, or dead-letter.
+The consumer translates them at its edge, in one table (``consumer.FAILURES``): ack,
+nack-requeue, or dead-letter, each with the severity it is logged at.
 """
 
 from __future__ import annotations
@@ -37,6 +39,10 @@ class StatusUnavailable(AgentError):
 
 
 class UnsupportedMessage(AgentError):
+    pass
+
+
+class UnreadableMessage(AgentError):
     pass
 
 

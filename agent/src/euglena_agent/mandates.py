@@ -17,6 +17,7 @@ from enum import StrEnum
 from euglena.messages import MESSAGE_SCHEMA_VERSION, TaskMessage
 from euglena.status import TaskStatus
 from euglena.task import Task
+from euglena.workers import WorkerState
 from euglena_agent.errors import ModelError, TaskStopped, UnsupportedMessage
 from euglena_agent.loop import AgentLoop, LoopOutcome
 from euglena_agent.metrics import AgentMetrics
@@ -27,8 +28,11 @@ log = logging.getLogger(__name__)
 
 
 class Outcome(StrEnum):
+    """How a delivery is settled: acknowledged, requeued for another try, or dead-lettered."""
+
     ACK = "ack"
     REQUEUE = "requeue"
+    DEAD_LETTER = "dead-letter"
 
 
 class _TaskProgress:
@@ -77,7 +81,7 @@ class MandateService:
         finally:
             self.metrics.in_flight.dec()
             self.presence.done(cid, processed=finished)
-            self.metrics.busy.set(1 if self.presence.state == "busy" else 0)
+            self.metrics.busy.set(1 if self.presence.state is WorkerState.BUSY else 0)
         return Outcome.ACK
 
     async def _claim(self, message: TaskMessage) -> Task:

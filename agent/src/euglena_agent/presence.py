@@ -1,69 +1,57 @@
-"""WorkerPresence: this worker's heartbeat in Redis.
+"""WorkerPresence: this worker's heartbeat.
 
-``worker:status:{id}`` holds ``{worker_id, pod, state, task_id, processed, last_heartbeat}``
-with a TTL of three heartbeats, and the id is a member of the ``workers:status`` set. A worker
-that dies stops refreshing its key, which then expires; readers (the gateway's
-``/agents/count``, the operator's pod-deletion-cost) count only members whose key exists.
+Every heartbeat publishes the core :class:`~euglena.workers.WorkerStatus` record
+(``worker:status:{id}``: pod, busy/idle, the tasks it holds, how many it has finished) to the
+presence board with a TTL of three heartbeats. A worker that dies stops refreshing it, and it
+expires; readers (the gateway's ``/agents/count``, the operator's pod-deletion cost) count only
+live records. A busy/idle change is published at once, off the task's path.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
-import math
 
-from redis.asyncio import Redis
-from redis.exceptions import RedisError
-
-from euglena.keys import worker_status_key
-from euglena.task import to_rfc3339, utcnow
+from euglena.errors import DependencyUnavailable, Severity
+from euglena.ports import PresenceBoard
+from euglena.task import utcnow
+from euglena.workers import WorkerState, WorkerStatus
 
 log = logging.getLogger(__name__)
+
+HEARTBEATS_PER_TTL = 3
 
 
 class WorkerPresence:
     def __init__(
-        self,
-        redis: Redis,
-        *,
-        worker_id: str,
-        pod: str,
-        set_key: str,
-        heartbeat_seconds: float,
+        self, board: PresenceBoard, *, worker_id: str, pod: str, heartbeat_seconds: float
     ) -> None:
-        self._redis = redis
+        self._board = board
         self.worker_id = worker_id
         self._pod = pod
-        self._set_key = set_key
         self._heartbeat = heartbeat_seconds
-        self._ttl_ms = max(1000, math.ceil(heartbeat_seconds * 3 * 1000))
         self._tasks: list[str] = []
         self._changed = asyncio.Event()
         self.processed = 0
 
     @property
-    def state(self) -> str:
-        return "busy" if self._tasks else "idle"
+    def state(self) -> WorkerState:
+        return WorkerState.BUSY if self._tasks else WorkerState.IDLE
 
-    def document(self) -> dict[str, object]:
-        return {
-            "worker_id": self.worker_id,
-            "pod": self._pod,
-            "state": self.state,
-            "task_id": self._tasks[0] if self._tasks else None,
-            "in_flight": len(self._tasks),
-            "processed": self.processed,
-            "last_heartbeat": to_rfc3339(utcnow()),
-        }
+    def status(self) -> WorkerStatus:
+        return WorkerStatus(
+            worker_id=self.worker_id,
+            pod=self._pod,
+            state=self.state,
+            task_id=self._tasks[0] if self._tasks else None,
+            in_flight=len(self._tasks),
+            processed=self.processed,
+            last_heartbeat=utcnow(),
+        )
 
     async def beat(self) -> None:
-        key = worker_status_key(self.worker_id)
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.set(key, json.dumps(self.document()), px=self._ttl_ms)
-            pipe.sadd(self._set_key, self.worker_id)
-            await pipe.execute()
+        await self._board.publish(self.status(), ttl_seconds=self._heartbeat * HEARTBEATS_PER_TTL)
 
     def busy(self, task_id: str) -> None:
         self._tasks.append(task_id)
@@ -87,13 +75,10 @@ class WorkerPresence:
             self._changed.clear()
 
     async def remove(self) -> None:
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.delete(worker_status_key(self.worker_id))
-            pipe.srem(self._set_key, self.worker_id)
-            await pipe.execute()
+        await self._board.withdraw(self.worker_id)
 
     async def _beat_quietly(self) -> None:
         try:
             await self.beat()
-        except (RedisError, OSError) as exc:
-            log.info("presence heartbeat failed: %s", exc)
+        except DependencyUnavailable as exc:
+            Severity.DEGRADED.log(log, "presence heartbeat failed: %s", exc)

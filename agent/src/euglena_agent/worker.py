@@ -12,6 +12,7 @@ import httpx
 from redis.asyncio import Redis
 
 from euglena.adapters.redis_status import RedisStatusStore
+from euglena.adapters.redis_workers import RedisWorkers
 from euglena_agent.consumer import MandateConsumer
 from euglena_agent.embeddings import Embedder, HashingEmbedder, OpenAIEmbedder
 from euglena_agent.health import HealthServer
@@ -135,10 +136,9 @@ async def build_worker(settings: AgentSettings) -> AsyncIterator[Worker]:
             wait_seconds=settings.status_wait_seconds,
         )
         presence = WorkerPresence(
-            redis,
+            RedisWorkers(redis, set_key=settings.worker_status_set_key),
             worker_id=settings.worker_id,
             pod=settings.pod_name,
-            set_key=settings.worker_status_set_key,
             heartbeat_seconds=settings.heartbeat_seconds,
         )
         store = ChromaStore(

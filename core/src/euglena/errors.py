@@ -56,15 +56,16 @@ class UnknownUser(EuglenaError):
 class Severity(StrEnum):
     """How an error is logged where a service maps it at its edge (the seed's strategy).
 
-    ``EXPECTED``: a rule doing its job (not found, quota, bad input) — DEBUG, no traceback.
-    ``TRANSIENT``: a dependency is away for a while; the work is retried or answered 503 —
-    WARNING, no traceback. ``UNEXPECTED``: anything else — ERROR with the traceback.
-    ``CRITICAL``: the service cannot run at all (e.g. configuration refused at start-up) —
-    CRITICAL with the traceback.
+    - ``EXPECTED``: a rule doing its job (not found, quota, bad input) — DEBUG, no traceback.
+    - ``DEGRADED``: the service goes on, but something around it is wrong (a dependency away,
+      the work retried or answered 503; a message nobody can read) — WARNING, no traceback.
+    - ``UNEXPECTED``: anything else — ERROR with the traceback.
+    - ``CRITICAL``: the service cannot run at all (e.g. configuration refused at start-up) —
+      CRITICAL with the traceback.
     """
 
     EXPECTED = "expected"
-    TRANSIENT = "transient"
+    DEGRADED = "degraded"
     UNEXPECTED = "unexpected"
     CRITICAL = "critical"
 
@@ -82,7 +83,7 @@ class Severity(StrEnum):
 
 _LEVELS = {
     Severity.EXPECTED: logging.DEBUG,
-    Severity.TRANSIENT: logging.WARNING,
+    Severity.DEGRADED: logging.WARNING,
     Severity.UNEXPECTED: logging.ERROR,
     Severity.CRITICAL: logging.CRITICAL,
 }

@@ -13,6 +13,7 @@ from typing import Protocol
 
 from euglena.messages import TaskMessage
 from euglena.task import Task
+from euglena.workers import WorkerStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,3 +91,19 @@ class TaskQueue(Protocol):
     async def publish(self, message: TaskMessage) -> None:
         """Publish persistently and wait for the broker's confirm."""
         ...
+
+
+class PresenceBoard(Protocol):
+    """Where a worker announces itself (Redis ``worker:status:{id}`` + ``workers:status``)."""
+
+    async def publish(self, status: WorkerStatus, *, ttl_seconds: float) -> None:
+        """Store ``status``; it expires after ``ttl_seconds`` unless published again."""
+        ...
+
+    async def withdraw(self, worker_id: str) -> None: ...
+
+
+class WorkerDirectory(Protocol):
+    """Who is alive: the workers whose presence has not expired."""
+
+    async def live_workers(self) -> Sequence[WorkerStatus]: ...

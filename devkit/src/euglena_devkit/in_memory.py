@@ -3,8 +3,9 @@
 They keep each port's contract (compare-and-set rules, quota, row-level visibility, publisher
 confirms) in a few lines of Python, so a use-case test runs in milliseconds; integration tests
 run the same use-cases on the real Redis, Postgres and RabbitMQ. ``down = True`` makes an
-adapter raise ``DependencyUnavailable`` as its real counterpart does during an outage, and
-``calls`` records what was asked of it. Never shipped in an image (the devkit is not).
+adapter raise ``DependencyUnavailable`` as its real counterpart does during an outage (and
+``failures = n`` for its next ``n`` calls only); ``calls`` records what was asked of it.
+Never shipped in an image (the devkit is not).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from euglena.errors import DependencyUnavailable, QuotaExceeded, UnknownUser
 from euglena.messages import TaskMessage
 from euglena.ports import Caller, Page, WriteResult
 from euglena.task import Task
+from euglena.workers import WorkerStatus
 
 
 class _Outage:
@@ -26,10 +28,14 @@ class _Outage:
 
     def __init__(self) -> None:
         self.down = False
+        self.failures = 0
         self.calls: list[str] = []
 
     def _call(self, name: str) -> None:
         self.calls.append(name)
+        if self.failures > 0:
+            self.failures -= 1
+            raise DependencyUnavailable(self.dependency, "connection refused (in-memory)")
         if self.down:
             raise DependencyUnavailable(self.dependency, "down (in-memory)")
 
@@ -171,3 +177,31 @@ class InMemoryQueue(_Outage):
     async def publish(self, message: TaskMessage) -> None:
         self._call("publish")
         self.published.append(message)
+
+
+class InMemoryWorkers(_Outage):
+    """Worker presence (Redis ``worker:status:{id}``): both the agents' board and the readers'
+    directory. ``expire(worker_id)`` is a record's TTL running out."""
+
+    dependency = "redis"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: dict[str, WorkerStatus] = {}
+        self.ttls: dict[str, float] = {}
+
+    async def publish(self, status: WorkerStatus, *, ttl_seconds: float) -> None:
+        self._call("publish")
+        self.records[status.worker_id] = status
+        self.ttls[status.worker_id] = ttl_seconds
+
+    async def withdraw(self, worker_id: str) -> None:
+        self._call("withdraw")
+        self.records.pop(worker_id, None)
+
+    def expire(self, worker_id: str) -> None:
+        self.records.pop(worker_id, None)
+
+    async def live_workers(self) -> list[WorkerStatus]:
+        self._call("live_workers")
+        return list(self.records.values())

@@ -13,7 +13,7 @@ from redis.asyncio import Redis
 
 from euglena import __version__
 from euglena.adapters.redis_status import RedisStatusStore
-from euglena.adapters.redis_workers import RedisWorkerDirectory
+from euglena.adapters.redis_workers import RedisWorkers
 from euglena.settings import Environment
 from euglena_gateway.adapters.postgres import PostgresTaskStore
 from euglena_gateway.adapters.rabbitmq import RabbitPublisher
@@ -113,7 +113,7 @@ async def build_services(
         settings=settings,
         verifier=verifier,
         tasks=TaskService(storage, publisher, RedisTaskEvents(redis)),
-        workers=RedisWorkerDirectory(redis, set_key=settings.worker_status_set_key),
+        workers=RedisWorkers(redis, set_key=settings.worker_status_set_key),
         checks={"redis": live, "postgres": store, "rabbitmq": publisher},
         metrics=metrics,
         ensure_user=_dev_user_factory(settings, store),

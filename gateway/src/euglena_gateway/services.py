@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
-from euglena.ports import HealthCheck
+from euglena.ports import HealthCheck, WorkerDirectory
 from euglena_gateway.auth import TokenVerifier
 from euglena_gateway.metrics import GatewayMetrics
 from euglena_gateway.settings import GatewaySettings
-from euglena_gateway.usecases.ports import WorkerDirectory
 from euglena_gateway.usecases.tasks import TaskService
 
 EnsureUser = Callable[[str], Awaitable[str]]

@@ -1,6 +1,6 @@
 """Euglena operator: AgentTask lifecycle through the gateway and AgentPool queue-depth autoscaling.
 
 Layers: ``handlers`` (kopf edge) → ``usecases`` → pure rules (``scaling``, ``mirroring``,
-``conditions``) and adapters (``gateway``, ``kube``, ``queues``, ``presence``), wired together
-only in ``wiring``.
+``conditions``) and adapters (``gateway``, ``kube``, ``queues``, and the core's Redis worker
+presence), wired together only in ``wiring``.
 """

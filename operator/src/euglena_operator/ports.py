@@ -1,6 +1,7 @@
-"""Ports of the operator: what its use-cases need from the gateway, Kubernetes, RabbitMQ and
-the workers' heartbeats. Adapters (``gateway``, ``kube``, ``queues``, ``presence``) implement
-them; only ``wiring`` picks the concrete ones, and tests may pass in-memory ones."""
+"""Ports of the operator: what its use-cases need from the gateway, Kubernetes and RabbitMQ.
+(The workers' heartbeats come through the core ``WorkerDirectory`` port.) Adapters
+(``gateway``, ``kube``, ``queues``) implement them; only ``wiring`` picks the concrete
+ones, and tests may pass in-memory ones."""
 
 from __future__ import annotations
 
@@ -61,12 +62,6 @@ class QueueReader(Protocol):
     async def depth(self, vhost: str, queue: str) -> QueueDepth: ...
 
     async def aclose(self) -> None: ...
-
-
-class PodStates(Protocol):
-    async def states_by_pod(self) -> dict[str, str]:
-        """``{pod name: "busy" | "idle"}`` from live worker heartbeats."""
-        ...
 
 
 class EventSink(Protocol):

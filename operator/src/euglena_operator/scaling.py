@@ -15,7 +15,10 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass
+
+from euglena.workers import WorkerState, WorkerStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,13 +91,22 @@ UNKNOWN_COST = 0
 IDLE_COST = -1000
 
 
-def deletion_cost(state: str | None) -> int:
+def states_by_pod(workers: Iterable[WorkerStatus]) -> dict[str, WorkerState]:
+    """Each pod's state from its workers' heartbeats: busy when any of them is busy."""
+    states: dict[str, WorkerState] = {}
+    for worker in workers:
+        if worker.pod and states.get(worker.pod) is not WorkerState.BUSY:
+            states[worker.pod] = worker.state
+    return states
+
+
+def deletion_cost(state: WorkerState | None) -> int:
     """Pod deletion cost from a worker's heartbeat state; the ReplicaSet removes lower first.
 
     Idle workers go first, busy ones last; a pod without a live heartbeat sits in between.
     """
-    if state == "busy":
+    if state is WorkerState.BUSY:
         return BUSY_COST
-    if state == "idle":
+    if state is WorkerState.IDLE:
         return IDLE_COST
     return UNKNOWN_COST

@@ -12,12 +12,12 @@ from typing import Any, cast
 import kopf
 from redis.asyncio import Redis
 
+from euglena.adapters.redis_workers import RedisWorkers
 from euglena_operator.errors import OperatorError
 from euglena_operator.gateway import GatewayClient
 from euglena_operator.kube import KubeClient, load_api_client
 from euglena_operator.metrics import Metrics
 from euglena_operator.ports import QueueReader
-from euglena_operator.presence import WorkerPresence
 from euglena_operator.queues import build_queue_reader
 from euglena_operator.registry import TaskRegistry
 from euglena_operator.settings import OperatorSettings
@@ -41,7 +41,7 @@ class Services:
     gateway: GatewayClient
     kube: KubeClient
     queues: QueueReader
-    presence: WorkerPresence
+    redis: Redis
     registry: TaskRegistry
     synchronizer: TaskSynchronizer
     pools: PoolSupervisor
@@ -55,7 +55,7 @@ class Services:
         await self.pools.stop_all()
         await self.gateway.aclose()
         await self.queues.aclose()
-        await self.presence.aclose()
+        await self.redis.aclose()
         self.kube.close()
 
 
@@ -71,7 +71,8 @@ def build_services(settings: OperatorSettings) -> Services:
     queues = build_queue_reader(
         settings.rabbitmq_management_url, settings.rabbitmq_url.get_secret_value()
     )
-    presence = WorkerPresence(Redis.from_url(settings.redis_url), settings.worker_status_set_key)
+    redis = Redis.from_url(settings.redis_url)
+    workers = RedisWorkers(redis, set_key=settings.worker_status_set_key)
     registry = TaskRegistry()
     synchronizer = TaskSynchronizer(
         registry=registry,
@@ -82,11 +83,9 @@ def build_services(settings: OperatorSettings) -> Services:
         read_interval=settings.status_sync_interval_seconds,
         max_read_interval=settings.status_sync_max_interval_seconds,
     )
-    autoscaler = PoolAutoscaler(kube=kube, queues=queues, presence=presence, metrics=metrics)
+    autoscaler = PoolAutoscaler(kube=kube, queues=queues, workers=workers, metrics=metrics)
     pools = PoolSupervisor(autoscaler=autoscaler, kube=kube, post_event=post_event, metrics=metrics)
-    return Services(
-        settings, metrics, gateway, kube, queues, presence, registry, synchronizer, pools
-    )
+    return Services(settings, metrics, gateway, kube, queues, redis, registry, synchronizer, pools)
 
 
 async def run_sync_loop(services: Services) -> None:

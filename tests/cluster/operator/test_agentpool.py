@@ -20,6 +20,8 @@ from operator_kit import OperatorProcess, kubectl_json, running_operator, until
 
 from euglena.keys import DEFAULT_WORKER_STATUS_SET_KEY, worker_status_key
 from euglena.messages import mandates_queue_arguments
+from euglena.task import utcnow
+from euglena.workers import WorkerState, WorkerStatus
 from euglena_devkit.cluster_testing import K8sCluster
 
 pytestmark = pytest.mark.cluster
@@ -127,17 +129,19 @@ async def publish(channel: Any, count: int) -> None:
 
 
 def heartbeat(r: redis.Redis, pod: str, state: str) -> None:
-    worker_id = f"{pod}-w"
-    doc = {
-        "worker_id": worker_id,
-        "pod": pod,
-        "state": state,
-        "task_id": str(uuid.uuid4()) if state == "busy" else None,
-        "processed": 1,
-        "last_heartbeat": time.time(),
-    }
-    r.sadd(DEFAULT_WORKER_STATUS_SET_KEY, worker_id)
-    r.set(worker_status_key(worker_id), json.dumps(doc), ex=60)
+    """What an agent in ``pod`` publishes (the core's one worker-status record)."""
+    busy = state == "busy"
+    status = WorkerStatus(
+        worker_id=f"{pod}-w",
+        pod=pod,
+        state=WorkerState(state),
+        task_id=str(uuid.uuid4()) if busy else None,
+        in_flight=1 if busy else 0,
+        processed=1,
+        last_heartbeat=utcnow(),
+    )
+    r.sadd(DEFAULT_WORKER_STATUS_SET_KEY, status.worker_id)
+    r.set(worker_status_key(status.worker_id), status.model_dump_json(), ex=60)
 
 
 async def test_queue_spike_scales_up_within_one_interval_and_drain_waits_for_the_window(

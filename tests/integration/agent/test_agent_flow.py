@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
-
 from agent_harness import AgentHarness
 
 from euglena.keys import DEFAULT_WORKER_STATUS_SET_KEY, task_key, worker_status_key
 from euglena.status import TaskStatus
+from euglena.workers import WorkerState, WorkerStatus
 from euglena_devkit.fakes import FakeSearchServer, FakeWebServer, Hit, text, tool
 from euglena_devkit.fakes.web import article
 from euglena_devkit.waiting import until
@@ -99,17 +98,19 @@ async def test_presence_heartbeat_and_clean_shutdown(agents: AgentHarness) -> No
     key = worker_status_key(worker.id)
     raw = await agents.redis.get(key)
     assert raw is not None
-    doc = json.loads(raw)
-    assert doc["state"] == "idle" and doc["pod"] == f"pod-{worker.id}"
+    status = WorkerStatus.model_validate_json(raw)
+    assert status.state is WorkerState.IDLE and status.pod == f"pod-{worker.id}"
     assert await agents.redis.sismember(DEFAULT_WORKER_STATUS_SET_KEY, worker.id)
     assert 0 < await agents.redis.pttl(key) <= 1500
 
     task = await agents.submit(agents.task("Say hello"))
     await agents.finished(task)
     raw = await until(
-        lambda: agents.redis.get(key), holds=lambda r: r is not None and '"processed": 1' in r
+        lambda: agents.redis.get(key),
+        holds=lambda r: r is not None and WorkerStatus.model_validate_json(r).processed == 1,
     )
-    assert json.loads(raw or "{}")["state"] == "idle"
+    after = WorkerStatus.model_validate_json(raw)
+    assert (after.state, after.in_flight, after.task_id) == (WorkerState.IDLE, 0, None)
 
     await worker.stop()
     assert await agents.redis.get(key) is None

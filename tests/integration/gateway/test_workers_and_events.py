@@ -7,9 +7,11 @@ import uuid
 from redis.asyncio import Redis
 
 from euglena.adapters.redis_status import RedisStatusStore
-from euglena.keys import DEFAULT_WORKER_STATUS_SET_KEY, worker_status_key
+from euglena.adapters.redis_workers import RedisWorkers
+from euglena.keys import DEFAULT_WORKER_STATUS_SET_KEY
 from euglena.status import TaskStatus
-from euglena.task import to_rfc3339, utcnow
+from euglena.task import utcnow
+from euglena.workers import WorkerStatus
 from euglena_devkit.gateway import RunningGateway
 
 
@@ -18,9 +20,11 @@ async def test_agents_count_counts_live_workers_and_cleans_stale_entries(
 ) -> None:
     redis = Redis.from_url(redis_url)
     try:
-        await redis.sadd(DEFAULT_WORKER_STATUS_SET_KEY, "alive", "crashed-1", "crashed-2")
-        status = {"worker_id": "alive", "state": "idle", "last_heartbeat": to_rfc3339(utcnow())}
-        await redis.set(worker_status_key("alive"), json.dumps(status), ex=30)
+        board = RedisWorkers(redis, set_key=DEFAULT_WORKER_STATUS_SET_KEY)  # what agents write
+        await board.publish(
+            WorkerStatus(worker_id="alive", last_heartbeat=utcnow()), ttl_seconds=30
+        )
+        await redis.sadd(DEFAULT_WORKER_STATUS_SET_KEY, "crashed-1", "crashed-2")
         user = await gateway.create_user()
         response = await gateway.client.get("/agents/count", headers=gateway.headers(user))
         assert response.json() == {"count": 1}

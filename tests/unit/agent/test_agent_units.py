@@ -4,23 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Sequence
 
 import pytest
+from agent_doubles import ListStore, new_memory
 
-from euglena.errors import DependencyUnavailable
-from euglena.ports import WriteResult
 from euglena.status import TaskStatus
 from euglena.task import Task, new_task
 from euglena_agent.actions import ActionName, parse_json_action, parse_tool_call
 from euglena_agent.embeddings import HashingEmbedder
 from euglena_agent.errors import MalformedOutput, StatusUnavailable, TaskStopped
-from euglena_agent.memory import Memory, MemoryConfig, chunk
+from euglena_agent.memory import chunk
 from euglena_agent.memory_writer import MemoryWriter
 from euglena_agent.model.offline import OFFLINE_NOTICE, OfflineModel
 from euglena_agent.ports import MemoryRecord, ModelRequest, Observation, Recalled, TickContext
 from euglena_agent.prompt import FINAL_INSTRUCTION, MEMORY_HEADING, build_messages
 from euglena_agent.status import StatusManager
+from euglena_devkit.in_memory import InMemoryStatusStore
 
 
 def test_tool_call_and_json_action_parse_to_the_same_action() -> None:
@@ -89,32 +88,11 @@ def test_chunk_keeps_paragraphs_and_bounds_size() -> None:
     assert 1 < len(pieces) <= 8 and all(len(p) <= 1700 for p in pieces)
 
 
-class FlakyStore:
-    """An in-memory StatusStore that fails its first ``failures`` calls."""
-
-    def __init__(self, failures: int) -> None:
-        self.failures = failures
-        self.tasks: dict[uuid.UUID, Task] = {}
-
-    async def get(self, correlation_id: uuid.UUID) -> Task | None:
-        self._maybe_fail()
-        return self.tasks.get(correlation_id)
-
-    async def put(self, task: Task, *, create: bool = True) -> WriteResult:
-        self._maybe_fail()
-        current = self.tasks.get(task.correlation_id)
-        if current is not None and not task.supersedes(current):
-            return WriteResult(applied=False, current=current)
-        self.tasks[task.correlation_id] = task
-        return WriteResult(applied=True, current=task)
-
-    async def delete(self, correlation_id: uuid.UUID) -> None:
-        self.tasks.pop(correlation_id, None)
-
-    def _maybe_fail(self) -> None:
-        if self.failures > 0:
-            self.failures -= 1
-            raise DependencyUnavailable("redis", "connection refused")
+def flaky(failures: int) -> InMemoryStatusStore:
+    """An in-memory status store whose first ``failures`` calls find Redis away."""
+    store = InMemoryStatusStore()
+    store.failures = failures
+    return store
 
 
 def _task() -> Task:
@@ -122,7 +100,7 @@ def _task() -> Task:
 
 
 async def test_status_manager_retries_transient_failures() -> None:
-    store = FlakyStore(failures=2)
+    store = flaky(2)
     manager = StatusManager(store, attempts=3, wait_initial=0.001, wait_max=0.001)
     task = _task().evolve(status=TaskStatus.ACCEPTED)
     assert await manager.advance(task) is task
@@ -130,7 +108,7 @@ async def test_status_manager_retries_transient_failures() -> None:
 
 
 async def test_status_manager_buffers_progress_and_flushes_later() -> None:
-    store = FlakyStore(failures=2)
+    store = flaky(2)
     manager = StatusManager(store, attempts=1, wait_initial=0.001, wait_max=0.001)
     task = _task().evolve(status=TaskStatus.IN_PROGRESS, ticks=1)
     assert await manager.write(task, required=False) is None
@@ -142,7 +120,7 @@ async def test_status_manager_buffers_progress_and_flushes_later() -> None:
 
 
 async def test_status_manager_breaker_opens_and_fails_fast() -> None:
-    store = FlakyStore(failures=100)
+    store = flaky(100)
     manager = StatusManager(
         store, attempts=1, breaker_threshold=2, wait_initial=0.001, wait_max=0.001
     )
@@ -156,7 +134,7 @@ async def test_status_manager_breaker_opens_and_fails_fast() -> None:
 
 
 async def test_status_manager_stops_over_a_terminal_task() -> None:
-    store = FlakyStore(failures=0)
+    store = flaky(0)
     manager = StatusManager(store)
     task = _task()
     await manager.advance(task.evolve(status=TaskStatus.CANCELLED))
@@ -165,7 +143,7 @@ async def test_status_manager_stops_over_a_terminal_task() -> None:
 
 
 async def test_required_status_write_waits_for_redis_to_return() -> None:
-    store = FlakyStore(failures=3)
+    store = flaky(3)
     manager = StatusManager(store, attempts=1, wait_seconds=30)
     task = _task().evolve(status=TaskStatus.COMPLETED)
     writing = asyncio.create_task(manager.write(task))
@@ -180,44 +158,14 @@ async def test_required_status_write_waits_for_redis_to_return() -> None:
 
 
 async def test_required_status_write_gives_up_after_waiting() -> None:
-    manager = StatusManager(FlakyStore(failures=100), attempts=1, wait_seconds=0.05)
+    manager = StatusManager(flaky(100), attempts=1, wait_seconds=0.05)
     with pytest.raises(StatusUnavailable):
         await manager.write(_task().evolve(status=TaskStatus.COMPLETED))
 
 
-class ListStore:
-    """An in-memory MemoryStore; ``fail`` makes writes raise."""
-
-    def __init__(self, *, fail: bool = False) -> None:
-        self.records: list[MemoryRecord] = []
-        self.writes = 0
-        self.fail = fail
-
-    is_open = True
-
-    async def open(self) -> None:
-        return None
-
-    async def close(self) -> None:
-        return None
-
-    async def upsert(self, records: Sequence[MemoryRecord]) -> None:
-        self.writes += 1
-        if self.fail:
-            raise OSError("disk full")
-        self.records.extend(records)
-
-    async def query(self, *, user_id: str, vector: Sequence[float], n: int) -> list[MemoryRecord]:
-        return [r for r in self.records if r.user_id == user_id][:n]
-
-
-def _memory(store: ListStore) -> Memory:
-    return Memory(store, MemoryWriter(store), HashingEmbedder(), MemoryConfig(recall_k=2))
-
-
 async def test_task_memory_recalls_earlier_ticks_in_process_and_writes_once_at_the_end() -> None:
     store = ListStore()
-    memory = _memory(store)
+    memory = new_memory(store)
     task = new_task(user_id=uuid.uuid4(), mandate="national bird of Zubrowka", max_ticks=5)
     working = memory.for_task(task)
     await working.add(tick=1, action="search", text="The national bird of Zubrowka is the lark.")
@@ -235,7 +183,7 @@ async def test_task_memory_recalls_earlier_ticks_in_process_and_writes_once_at_t
 
 async def test_a_users_later_task_recalls_long_term_memory_and_a_stranger_does_not() -> None:
     store = ListStore()
-    memory = _memory(store)
+    memory = new_memory(store)
     user = uuid.uuid4()
     first = memory.for_task(new_task(user_id=user, mandate="Zubrowka bird", max_ticks=3))
     await first.add(tick=1, action="search", text="The national bird of Zubrowka is the lark.")
@@ -251,7 +199,7 @@ async def test_a_users_later_task_recalls_long_term_memory_and_a_stranger_does_n
 
 
 async def test_memory_write_failures_are_logged_not_raised() -> None:
-    memory = _memory(ListStore(fail=True))
+    memory = new_memory(ListStore(fail=True))
     working = memory.for_task(new_task(user_id=uuid.uuid4(), mandate="m", max_ticks=3))
     await working.add(tick=1, action="think", text="Thought: keep going.")
     await working.close()

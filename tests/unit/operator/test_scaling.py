@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from euglena.task import utcnow
+from euglena.workers import WorkerState, WorkerStatus
 from euglena_operator.scaling import (
     BUSY_COST,
     IDLE_COST,
@@ -12,6 +14,7 @@ from euglena_operator.scaling import (
     StabilizationWindow,
     deletion_cost,
     recommend,
+    states_by_pod,
 )
 
 BOUNDS = PoolBounds(min_replicas=0, max_replicas=4, target_per_replica=5)
@@ -83,6 +86,21 @@ def test_window_of_zero_scales_down_at_once() -> None:
 
 
 def test_deletion_cost_removes_idle_workers_first() -> None:
-    assert deletion_cost("busy") == BUSY_COST
-    assert deletion_cost("idle") == IDLE_COST
-    assert deletion_cost("idle") < deletion_cost(None) < deletion_cost("busy")
+    busy, idle = WorkerState.BUSY, WorkerState.IDLE
+    assert deletion_cost(busy) == BUSY_COST
+    assert deletion_cost(idle) == IDLE_COST
+    assert deletion_cost(idle) < deletion_cost(None) < deletion_cost(busy)
+
+
+def test_a_pod_is_busy_when_any_of_its_workers_is() -> None:
+    def worker(pod: str | None, state: WorkerState, n: int) -> WorkerStatus:
+        return WorkerStatus(worker_id=f"w{n}", pod=pod, state=state, last_heartbeat=utcnow())
+
+    workers = [
+        worker("a", WorkerState.IDLE, 1),
+        worker("a", WorkerState.BUSY, 2),
+        worker("a", WorkerState.IDLE, 3),
+        worker("b", WorkerState.IDLE, 4),
+        worker(None, WorkerState.BUSY, 5),
+    ]
+    assert states_by_pod(workers) == {"a": WorkerState.BUSY, "b": WorkerState.IDLE}

@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 
 from euglena.status import TaskStatus
-from euglena.task import Task, TaskSource, new_task
+from euglena.task import Task, TaskSource, new_task, utcnow
+from euglena.workers import WorkerState, WorkerStatus
+from euglena_devkit.in_memory import InMemoryWorkers
 from euglena_operator.errors import GatewayUnavailable
 from euglena_operator.metrics import Metrics
 from euglena_operator.ports import PodInfo, Scale
@@ -196,19 +198,24 @@ class FakeQueues:
         return None
 
 
-class FakePresence:
-    async def states_by_pod(self) -> dict[str, str]:
-        return {"a": "busy", "b": "idle", "c": "busy"}
+def heartbeats(**pods: WorkerState) -> InMemoryWorkers:
+    workers = InMemoryWorkers()
+    for pod, state in pods.items():
+        workers.records[pod] = WorkerStatus(
+            worker_id=f"{pod}-1", pod=pod, state=state, last_heartbeat=utcnow()
+        )
+    return workers
 
 
 async def test_deletion_costs_are_set_before_the_scale_down() -> None:
     kube = FakeKube(replicas=4, pods=["a", "b", "c", "d"])
     queues = FakeQueues(QueueDepth(ready=0, unacked=0, consumers=4))
     clock = iter([0.0, 100.0])
+    busy, idle = WorkerState.BUSY, WorkerState.IDLE
     scaler = PoolAutoscaler(
         kube=kube,
         queues=queues,
-        presence=FakePresence(),
+        workers=heartbeats(a=busy, b=idle, c=busy),
         metrics=Metrics(),
         clock=lambda: next(clock),
     )
@@ -229,3 +236,14 @@ async def test_deletion_costs_are_set_before_the_scale_down() -> None:
     assert all(call.startswith("annotate:") for call in kube.calls[:-1])
     assert kube.annotations == {"a": "1000", "b": "-1000", "c": "1000", "d": "0"}
     assert ("Normal", "ScaledDown", "scaled deployment agents from 4 to 1") in second.events
+
+
+async def test_without_heartbeats_deletion_costs_are_left_as_they_are() -> None:
+    kube = FakeKube(replicas=2, pods=["a", "b"])
+    workers = InMemoryWorkers()
+    workers.down = True
+    scaler = PoolAutoscaler(
+        kube=kube, queues=FakeQueues(QueueDepth(0, 0, 2)), workers=workers, metrics=Metrics()
+    )
+    assert await scaler.mark_deletion_costs("ns", "app=agents") == {}
+    assert kube.annotations == {}

@@ -1,6 +1,15 @@
-"""Read side of worker presence: who is alive, cleaning set members whose key has expired."""
+"""Redis adapter of worker presence: ``worker:status:{id}`` records and the ``workers:status`` set.
+
+The write side (:class:`~euglena.ports.PresenceBoard`, agents) stores a worker's record with a
+TTL and adds its id to the set in one transaction; the read side
+(:class:`~euglena.ports.WorkerDirectory`, gateway and operator) returns the workers whose
+record still exists and removes set members whose record has expired. A Redis outage raises
+``DependencyUnavailable``.
+"""
 
 from __future__ import annotations
+
+import math
 
 from pydantic import ValidationError
 from redis.asyncio import Redis
@@ -10,10 +19,25 @@ from euglena.keys import worker_status_key
 from euglena.workers import WorkerStatus
 
 
-class RedisWorkerDirectory:
+class RedisWorkers:
     def __init__(self, redis: Redis, *, set_key: str) -> None:
         self._redis = redis
         self._set_key = set_key
+
+    async def publish(self, status: WorkerStatus, *, ttl_seconds: float) -> None:
+        ttl_ms = max(1000, math.ceil(ttl_seconds * 1000))
+        with redis_unavailable():
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.set(worker_status_key(status.worker_id), status.model_dump_json(), px=ttl_ms)
+                pipe.sadd(self._set_key, status.worker_id)
+                await pipe.execute()
+
+    async def withdraw(self, worker_id: str) -> None:
+        with redis_unavailable():
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.delete(worker_status_key(worker_id))
+                pipe.srem(self._set_key, worker_id)
+                await pipe.execute()
 
     async def live_workers(self) -> list[WorkerStatus]:
         """Workers with a live heartbeat; members without one are removed from the set."""

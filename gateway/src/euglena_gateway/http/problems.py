@@ -47,7 +47,7 @@ RULES: dict[type[EuglenaError], Rule] = {
     NotFound: Rule(404, "not_found"),
     Conflict: Rule(409, "conflict"),
     QuotaExceeded: Rule(429, "quota_exceeded"),
-    DependencyUnavailable: Rule(503, "service_unavailable", Severity.TRANSIENT),
+    DependencyUnavailable: Rule(503, "service_unavailable", Severity.DEGRADED),
 }
 """What each error the gateway raises on purpose becomes at the edge. Any other error is a 500."""
 

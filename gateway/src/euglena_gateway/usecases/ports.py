@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable
 from typing import Protocol
 
 from euglena.ports import HealthCheck, StatusStore, TaskStore
 from euglena.task import Task
-from euglena.workers import WorkerStatus
 
 
 class LiveStatusStore(StatusStore, Protocol):
@@ -27,10 +26,6 @@ class TaskEvents(Protocol):
     def watch(self, correlation_id: uuid.UUID) -> AsyncIterator[Task | None]:
         """Yield each accepted write of the task; ``None`` on quiet intervals (re-check)."""
         ...
-
-
-class WorkerDirectory(Protocol):
-    async def live_workers(self) -> Sequence[WorkerStatus]: ...
 
 
 SyncObserver = Callable[[str], None]

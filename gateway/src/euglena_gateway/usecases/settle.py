@@ -48,7 +48,7 @@ class Settler:
             try:
                 settled = await self.settle_once()
             except DependencyUnavailable as exc:
-                Severity.TRANSIENT.log(
+                Severity.DEGRADED.log(
                     log,
                     "settling finished tasks failed (%s); next try in %g s",
                     exc,

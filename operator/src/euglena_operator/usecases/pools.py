@@ -8,10 +8,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from euglena.errors import DependencyUnavailable, Severity
+from euglena.ports import WorkerDirectory
 from euglena_operator.conditions import now_rfc3339, set_condition
 from euglena_operator.errors import QueueUnavailable, ScaleTargetMissing
 from euglena_operator.metrics import Metrics
-from euglena_operator.ports import ClusterApi, PodStates, QueueReader
+from euglena_operator.ports import ClusterApi, QueueReader
 from euglena_operator.scaling import (
     DELETION_COST_ANNOTATION,
     PoolBounds,
@@ -19,6 +21,7 @@ from euglena_operator.scaling import (
     StabilizationWindow,
     deletion_cost,
     recommend,
+    states_by_pod,
 )
 
 log = logging.getLogger(__name__)
@@ -74,13 +77,13 @@ class PoolAutoscaler:
         *,
         kube: ClusterApi,
         queues: QueueReader,
-        presence: PodStates,
+        workers: WorkerDirectory,
         metrics: Metrics,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._kube = kube
         self._queues = queues
-        self._presence = presence
+        self._workers = workers
         self._metrics = metrics
         self._clock = clock
 
@@ -159,7 +162,13 @@ class PoolAutoscaler:
 
     async def mark_deletion_costs(self, namespace: str, selector: str) -> dict[str, int]:
         """Annotate the target's pods so the ReplicaSet removes idle workers first."""
-        states = await self._presence.states_by_pod()
+        try:
+            states = states_by_pod(await self._workers.live_workers())
+        except DependencyUnavailable as exc:
+            Severity.DEGRADED.log(
+                log, "worker heartbeats unavailable, deletion costs left as they are: %s", exc
+            )
+            return {}
         costs: dict[str, int] = {}
         for pod in await self._kube.list_pods(namespace, selector):
             if pod.terminating:
