@@ -1,12 +1,25 @@
-"""metav1.Condition bookkeeping on plain status dicts (pure, no Kubernetes client)."""
+"""metav1.Condition bookkeeping on plain status dicts, and the Events that go with status
+changes (pure, no Kubernetes client)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from euglena_operator.vocabulary import EventType, Reason
+
 Condition = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    """A Kubernetes Event to post about an object."""
+
+    type: EventType
+    reason: Reason
+    message: str
 
 
 def now_rfc3339() -> str:

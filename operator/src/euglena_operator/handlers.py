@@ -1,4 +1,11 @@
-"""Kopf handlers: parse, call one use-case, map the result. Registered on import of this module."""
+"""Kopf handlers: parse, call one use-case, map the result. Registered on import of this module.
+
+Who does what (see docs/operator.md): kopf calls ``submit`` once per new AgentTask and
+``cancel`` when a running one is deleted; everything that follows a task over time (status,
+deadlines, TTL) is the batched sync loop in ``wiring.run_sync_loop``, which the first AgentTask
+watch event starts. AgentPools are driven from their watch events by ``PoolSupervisor``.
+Errors reach kopf only through :func:`to_kopf`.
+"""
 
 from __future__ import annotations
 
@@ -9,17 +16,36 @@ from typing import Any
 
 import kopf
 
-from euglena_operator.errors import GatewayUnavailable
-from euglena_operator.mirroring import is_terminal_phase
+from euglena_operator.errors import RETRYABLE, OperatorError
 from euglena_operator.registry import parse_time
 from euglena_operator.settings import OperatorSettings
 from euglena_operator.usecases.tasks import cancel_on_delete, submit_task
+from euglena_operator.vocabulary import (
+    ANNOTATION_PREFIX,
+    COMPONENT,
+    FINALIZER,
+    GROUP,
+    VERSION,
+    CancelOutcome,
+    EventType,
+    Handler,
+    Kind,
+    Reason,
+    is_terminal_phase,
+)
 from euglena_operator.wiring import Services, build_services, run_sync_loop
 
 log = logging.getLogger(__name__)
-GROUP, VERSION = "euglena.dev", "v1alpha1"
-TASKS, POOLS = "agenttasks", "agentpools"
-PREFIX = "euglena.dev"
+TASKS, POOLS = Kind.AGENT_TASK.plural, Kind.AGENT_POOL.plural
+
+
+def to_kopf(exc: OperatorError, retry: int) -> kopf.TemporaryError | kopf.PermanentError:
+    """The kopf edge: what may go away by itself is retried with a doubling delay (up to a
+    minute); anything else would fail the same way again, so kopf stops retrying it. kopf logs
+    either (and posts a Warning Event) itself."""
+    if isinstance(exc, RETRYABLE):
+        return kopf.TemporaryError(str(exc), delay=min(2**retry, 60))
+    return kopf.PermanentError(str(exc))
 
 
 @kopf.on.startup()
@@ -37,11 +63,13 @@ def configure_kopf(settings: kopf.OperatorSettings, config: OperatorSettings) ->
     # Our own Events are posted explicitly (kopf.event); kopf's INFO log lines ("Handler …
     # succeeded", "Creation is processed") would each add an Event write per object.
     settings.posting.level = logging.WARNING
-    settings.posting.reporting_component = "euglena-operator"
-    settings.persistence.finalizer = f"{PREFIX}/cancel-task"
-    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=PREFIX)
+    settings.posting.reporting_component = COMPONENT
+    settings.persistence.finalizer = FINALIZER
+    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(
+        prefix=ANNOTATION_PREFIX
+    )
     settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
-        prefix=PREFIX, key="last-handled-configuration"
+        prefix=ANNOTATION_PREFIX, key="last-handled-configuration"
     )
     settings.watching.server_timeout = config.watch_server_timeout_seconds
     settings.watching.client_timeout = config.watch_client_timeout_seconds
@@ -98,14 +126,14 @@ async def submit(
             default_user_id=services.settings.default_user_id,
             current_status=status,
         )
-    except GatewayUnavailable as exc:
-        services.metrics.errors.labels(handler="agenttask_submit").inc()
-        raise kopf.TemporaryError(f"gateway unavailable: {exc}", delay=min(2**retry, 60)) from exc
+    except OperatorError as exc:
+        services.metrics.errors.labels(handler=Handler.AGENTTASK_SUBMIT).inc()
+        raise to_kopf(exc, retry) from exc
     patch.status.update(outcome.status)
     if outcome.rejected:
         kopf.warn(body, reason=outcome.status["reason"], message=outcome.message)
     else:
-        kopf.event(body, type="Normal", reason="Submitted", message=outcome.message)
+        kopf.event(body, type=EventType.NORMAL, reason=Reason.SUBMITTED, message=outcome.message)
 
 
 def _needs_cancel(status: kopf.Status, **_: Any) -> bool:
@@ -121,16 +149,15 @@ async def cancel(
     outcome = await cancel_on_delete(
         services.gateway, correlation_id, services.settings.cancel_timeout_seconds
     )
-    if outcome == "unreachable":
+    if outcome is CancelOutcome.UNREACHABLE:
         kopf.warn(
             body,
-            reason="CancelFailed",
+            reason=Reason.CANCEL_FAILED,
             message=f"could not cancel task {correlation_id}; deleted anyway",
         )
-    elif outcome == "cancelled":
-        kopf.event(
-            body, type="Normal", reason="Cancelled", message=f"cancelled task {correlation_id}"
-        )
+    elif outcome is CancelOutcome.CANCELLED:
+        message = f"cancelled task {correlation_id}"
+        kopf.event(body, type=EventType.NORMAL, reason=Reason.CANCELLED, message=message)
 
 
 def _age(meta: kopf.Meta) -> float:

@@ -18,10 +18,10 @@ from urllib3.exceptions import HTTPError
 
 from euglena_operator.errors import KubernetesUnavailable, ScaleTargetMissing
 from euglena_operator.ports import PodInfo, Scale
+from euglena_operator.vocabulary import GROUP, VERSION, Kind
 
 log = logging.getLogger(__name__)
 
-GROUP, VERSION = "euglena.dev", "v1alpha1"
 T = TypeVar("T")
 
 
@@ -84,7 +84,7 @@ class KubeClient:
         await self._call(self._core.patch_namespaced_pod, name, namespace, body)
 
     async def patch_status(
-        self, plural: str, namespace: str, name: str, status: Mapping[str, Any]
+        self, kind: Kind, namespace: str, name: str, status: Mapping[str, Any]
     ) -> bool:
         """Merge-patch ``status``; False when the object is gone."""
         result = await self._call(
@@ -92,20 +92,20 @@ class KubeClient:
             GROUP,
             VERSION,
             namespace,
-            plural,
+            kind.plural,
             name,
             {"status": dict(status)},
         )
         return result is not None
 
-    async def delete_custom(self, plural: str, namespace: str, name: str, uid: str) -> None:
+    async def delete_custom(self, kind: Kind, namespace: str, name: str, uid: str) -> None:
         body = client.V1DeleteOptions(preconditions=client.V1Preconditions(uid=uid))
         await self._call(
             self._custom.delete_namespaced_custom_object,
             GROUP,
             VERSION,
             namespace,
-            plural,
+            kind.plural,
             name,
             body=body,
         )

@@ -17,42 +17,33 @@ from typing import Any
 
 from euglena.status import TaskStatus
 from euglena.task import Task
-from euglena_operator.conditions import set_condition
+from euglena_operator.conditions import Transition, set_condition
+from euglena_operator.vocabulary import (
+    ConditionStatus,
+    ConditionType,
+    EventType,
+    Phase,
+    Reason,
+    is_terminal_phase,
+)
 
-PENDING, SUBMITTED, RUNNING = "Pending", "Submitted", "Running"
-COMPLETED, FAILED, CANCELLED = "Completed", "Failed", "Cancelled"
-TERMINAL_PHASES = frozenset({COMPLETED, FAILED, CANCELLED})
-
-COND_SUBMITTED, COND_COMPLETE, COND_FAILED = "Submitted", "Complete", "Failed"
-
-PHASE_BY_STATUS: dict[TaskStatus, str] = {
-    TaskStatus.PENDING: SUBMITTED,
-    TaskStatus.ACCEPTED: SUBMITTED,
-    TaskStatus.STARTED: RUNNING,
-    TaskStatus.IN_PROGRESS: RUNNING,
-    TaskStatus.COMPLETED: COMPLETED,
-    TaskStatus.FAILED: FAILED,
-    TaskStatus.CANCELLED: CANCELLED,
+PHASE_BY_STATUS: dict[TaskStatus, Phase] = {
+    TaskStatus.PENDING: Phase.SUBMITTED,
+    TaskStatus.ACCEPTED: Phase.SUBMITTED,
+    TaskStatus.STARTED: Phase.RUNNING,
+    TaskStatus.IN_PROGRESS: Phase.RUNNING,
+    TaskStatus.COMPLETED: Phase.COMPLETED,
+    TaskStatus.FAILED: Phase.FAILED,
+    TaskStatus.CANCELLED: Phase.CANCELLED,
 }
 
-# Reasons (CamelCase, stable: users and alerts match on them).
-REASON_SUBMITTED = "Submitted"
-REASON_STARTED = "Started"
-REASON_COMPLETED = "TaskCompleted"
-REASON_FAILED = "TaskFailed"
-REASON_CANCELLED = "Cancelled"
-REASON_DEADLINE = "DeadlineExceeded"
-REASON_SUBMISSION_FAILED = "SubmissionFailed"
-REASON_QUOTA = "QuotaExceeded"
-
-
-@dataclass(frozen=True, slots=True)
-class Transition:
-    """A Kubernetes Event to post: ``type`` is Normal or Warning."""
-
-    type: str
-    reason: str
-    message: str
+_REASON_BY_PHASE: dict[Phase, Reason] = {
+    Phase.SUBMITTED: Reason.SUBMITTED,
+    Phase.RUNNING: Reason.STARTED,
+    Phase.COMPLETED: Reason.TASK_COMPLETED,
+    Phase.FAILED: Reason.TASK_FAILED,
+    Phase.CANCELLED: Reason.CANCELLED,
+}
 
 
 @dataclass(slots=True)
@@ -61,10 +52,6 @@ class Mirror:
 
     patch: dict[str, Any] | None = None
     events: list[Transition] = field(default_factory=list)
-
-
-def is_terminal_phase(phase: object) -> bool:
-    return phase in TERMINAL_PHASES
 
 
 def k8s_time(value: datetime | None, *, round_up: bool = False) -> str | None:
@@ -81,15 +68,15 @@ def submitted_status(task: Task, generation: int | None) -> dict[str, Any]:
     """Status right after the gateway accepted (or already had) the task."""
     conditions = set_condition(
         None,
-        type_=COND_SUBMITTED,
-        status="True",
-        reason=REASON_SUBMITTED,
+        type_=ConditionType.SUBMITTED,
+        status=ConditionStatus.TRUE,
+        reason=Reason.SUBMITTED,
         message=f"submitted to the gateway as task {task.correlation_id}",
         generation=generation,
     )
     status: dict[str, Any] = {
-        "phase": SUBMITTED,
-        "reason": REASON_SUBMITTED,
+        "phase": Phase.SUBMITTED,
+        "reason": Reason.SUBMITTED,
         "correlationId": str(task.correlation_id),
         "ticks": task.ticks,
         "observedGeneration": generation,
@@ -126,30 +113,24 @@ def mirror_task(current: Mapping[str, Any], task: Task, generation: int | None) 
 
 
 def _phase_entry(
-    current: Mapping[str, Any], task: Task, phase: str, generation: int | None
+    current: Mapping[str, Any], task: Task, phase: Phase, generation: int | None
 ) -> dict[str, Any]:
     conditions = current.get("conditions")
-    reason = {
-        SUBMITTED: REASON_SUBMITTED,
-        RUNNING: REASON_STARTED,
-        COMPLETED: REASON_COMPLETED,
-        FAILED: REASON_FAILED,
-        CANCELLED: REASON_CANCELLED,
-    }[phase]
-    if phase == COMPLETED:
+    reason = _REASON_BY_PHASE[phase]
+    if phase is Phase.COMPLETED:
         conditions = set_condition(
             conditions,
-            type_=COND_COMPLETE,
-            status="True",
+            type_=ConditionType.COMPLETE,
+            status=ConditionStatus.TRUE,
             reason=reason,
             message=f"completed after {task.ticks} ticks",
             generation=generation,
         )
-    elif phase in (FAILED, CANCELLED):
+    elif phase in (Phase.FAILED, Phase.CANCELLED):
         conditions = set_condition(
             conditions,
-            type_=COND_FAILED,
-            status="True",
+            type_=ConditionType.FAILED,
+            status=ConditionStatus.TRUE,
             reason=reason,
             message=task.error or f"task {phase.lower()}",
             generation=generation,
@@ -160,32 +141,33 @@ def _phase_entry(
     return entry
 
 
-def _phase_event(task: Task, phase: str) -> Transition:
-    if phase == RUNNING:
-        return Transition("Normal", REASON_STARTED, f"started by worker {task.worker_id}")
-    if phase == COMPLETED:
-        return Transition("Normal", REASON_COMPLETED, f"completed after {task.ticks} ticks")
-    if phase == FAILED:
-        return Transition("Warning", REASON_FAILED, task.error or "the agent failed the task")
-    if phase == CANCELLED:
-        return Transition("Warning", REASON_CANCELLED, task.error or "the task was cancelled")
-    return Transition("Normal", REASON_SUBMITTED, f"submitted as task {task.correlation_id}")
+def _phase_event(task: Task, phase: Phase) -> Transition:
+    normal, warning, reason = EventType.NORMAL, EventType.WARNING, _REASON_BY_PHASE[phase]
+    if phase is Phase.RUNNING:
+        return Transition(normal, reason, f"started by worker {task.worker_id}")
+    if phase is Phase.COMPLETED:
+        return Transition(normal, reason, f"completed after {task.ticks} ticks")
+    if phase is Phase.FAILED:
+        return Transition(warning, reason, task.error or "the agent failed the task")
+    if phase is Phase.CANCELLED:
+        return Transition(warning, reason, task.error or "the task was cancelled")
+    return Transition(normal, reason, f"submitted as task {task.correlation_id}")
 
 
 def failed_status(
-    current: Mapping[str, Any], *, reason: str, message: str, generation: int | None
+    current: Mapping[str, Any], *, reason: Reason, message: str, generation: int | None
 ) -> dict[str, Any]:
     """Status patch for a failure the operator decides (deadline, rejected submission)."""
     conditions = set_condition(
         current.get("conditions"),
-        type_=COND_FAILED,
-        status="True",
+        type_=ConditionType.FAILED,
+        status=ConditionStatus.TRUE,
         reason=reason,
         message=message,
         generation=generation,
     )
     return {
-        "phase": FAILED,
+        "phase": Phase.FAILED,
         "reason": reason,
         "error": message,
         "completionTime": k8s_time(datetime.now(UTC), round_up=True),

@@ -1,6 +1,6 @@
 """Ports of the operator: what its use-cases need from the gateway, Kubernetes and RabbitMQ.
 (The workers' heartbeats come through the core ``WorkerDirectory`` port.) Adapters
-(``gateway``, ``kube``, ``queues``) implement them; only ``wiring`` picks the concrete
+(``gateway_client``, ``kube``, ``queues``) implement them; only ``wiring`` picks the concrete
 ones, and tests may pass in-memory ones."""
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 from euglena.task import Task
 from euglena_operator.scaling import QueueDepth
+from euglena_operator.vocabulary import EventType, Kind, Reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,10 +51,10 @@ class ClusterApi(Protocol):
     ) -> None: ...
 
     async def patch_status(
-        self, plural: str, namespace: str, name: str, status: Mapping[str, Any]
+        self, kind: Kind, namespace: str, name: str, status: Mapping[str, Any]
     ) -> bool: ...
 
-    async def delete_custom(self, plural: str, namespace: str, name: str, uid: str) -> None: ...
+    async def delete_custom(self, kind: Kind, namespace: str, name: str, uid: str) -> None: ...
 
 
 class QueueReader(Protocol):
@@ -67,4 +68,6 @@ class QueueReader(Protocol):
 class EventSink(Protocol):
     """Posts a Kubernetes Event about an object (kopf.event at the composition root)."""
 
-    def __call__(self, ref: Mapping[str, Any], *, type: str, reason: str, message: str) -> None: ...
+    def __call__(
+        self, ref: Mapping[str, Any], *, type: EventType, reason: Reason, message: str
+    ) -> None: ...

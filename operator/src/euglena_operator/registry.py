@@ -12,9 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from euglena_operator.mirroring import is_terminal_phase
-
-API_VERSION = "euglena.dev/v1alpha1"
+from euglena_operator.vocabulary import API_VERSION, Kind, Phase, is_terminal_phase
 
 
 @dataclass(slots=True)
@@ -48,7 +46,7 @@ class TaskEntry:
         """An object reference good enough for posting Events."""
         return {
             "apiVersion": API_VERSION,
-            "kind": "AgentTask",
+            "kind": Kind.AGENT_TASK.value,
             "metadata": {"namespace": self.namespace, "name": self.name, "uid": self.uid},
         }
 
@@ -92,7 +90,7 @@ class TaskRegistry:
         return len(self._entries)
 
     def phases(self) -> Counter[str]:
-        return Counter(str(e.status.get("phase", "Pending")) for e in self._entries.values())
+        return Counter(str(e.status.get("phase", Phase.PENDING)) for e in self._entries.values())
 
 
 def parse_time(value: object) -> float:

@@ -13,8 +13,8 @@ import kopf
 from redis.asyncio import Redis
 
 from euglena.adapters.redis_workers import RedisWorkers
-from euglena_operator.errors import OperatorError
-from euglena_operator.gateway import GatewayClient
+from euglena_operator.errors import severity_of
+from euglena_operator.gateway_client import GatewayClient
 from euglena_operator.kube import KubeClient, load_api_client
 from euglena_operator.metrics import Metrics
 from euglena_operator.ports import QueueReader
@@ -24,11 +24,12 @@ from euglena_operator.settings import OperatorSettings
 from euglena_operator.usecases.pool_loops import PoolSupervisor
 from euglena_operator.usecases.pools import PoolAutoscaler
 from euglena_operator.usecases.tasks import Backoff, TaskSynchronizer
+from euglena_operator.vocabulary import EventType, Handler, Reason
 
 log = logging.getLogger(__name__)
 
 
-def post_event(ref: Mapping[str, Any], *, type: str, reason: str, message: str) -> None:
+def post_event(ref: Mapping[str, Any], *, type: EventType, reason: Reason, message: str) -> None:
     kopf.event(
         kopf.Body(cast(kopf.RawBody, dict(ref))), type=type, reason=reason, message=message[:1024]
     )
@@ -89,28 +90,24 @@ def build_services(settings: OperatorSettings) -> Services:
 
 
 async def run_sync_loop(services: Services) -> None:
-    """Mirror all AgentTasks, one batched pass per interval, backing off while the gateway fails."""
+    """Mirror all AgentTasks, one batched pass per interval, backing off while the gateway fails.
+
+    Started by the first AgentTask watch event (``handlers.track_task``), not at startup: only
+    a task created from a kopf handler inherits kopf's context, which ``kopf.event`` needs."""
     settings = services.settings
     backoff = Backoff(
         settings.status_sync_interval_seconds, settings.status_sync_max_backoff_seconds
     )
-    histogram = services.metrics.reconcile_duration.labels(handler="agenttask_sync")
+    histogram = services.metrics.reconcile_duration.labels(handler=Handler.AGENTTASK_SYNC)
     while True:
         try:
             with histogram.time():
                 await services.synchronizer.run_once()
             delay = backoff.succeeded()
-        except Exception as exc:  # the loop must survive anything
-            services.metrics.errors.labels(handler="agenttask_sync").inc()
+        except Exception as exc:  # the loop outlives any one pass
+            services.metrics.errors.labels(handler=Handler.AGENTTASK_SYNC).inc()
             delay = backoff.failed()
-            log.warning(
-                "AgentTask sync failed (%s); next try in %.0fs",
-                exc,
-                delay,
-                exc_info=not _expected(exc),
+            severity_of(exc).log(
+                log, "AgentTask sync failed (%s); next try in %.0fs", exc, delay, exc=exc
             )
         await asyncio.sleep(delay)
-
-
-def _expected(exc: Exception) -> bool:
-    return isinstance(exc, OperatorError)

@@ -11,13 +11,10 @@ import pytest
 from euglena.status import TaskStatus
 from euglena.task import Task, TaskSource, new_task
 from euglena_operator.conditions import get_condition, set_condition
-from euglena_operator.mirroring import (
-    REASON_DEADLINE,
-    failed_status,
-    is_terminal_phase,
-    mirror_task,
-    submitted_status,
-)
+from euglena_operator.mirroring import failed_status, mirror_task, submitted_status
+from euglena_operator.vocabulary import Reason, is_terminal_phase
+
+REASON_DEADLINE = Reason.DEADLINE_EXCEEDED
 
 
 def task(**changes: Any) -> Task:

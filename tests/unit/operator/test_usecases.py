@@ -7,18 +7,26 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pytest
+from crd_defaults import defaulted_spec
 
 from euglena.status import TaskStatus
 from euglena.task import Task, TaskSource, new_task, utcnow
 from euglena.workers import WorkerState, WorkerStatus
 from euglena_devkit.in_memory import InMemoryWorkers
-from euglena_operator.errors import GatewayUnavailable
+from euglena_operator.conditions import Transition
+from euglena_operator.errors import GatewayRejected, GatewayUnavailable, QuotaRejected
 from euglena_operator.metrics import Metrics
 from euglena_operator.ports import PodInfo, Scale
 from euglena_operator.registry import TaskRegistry, parse_time
 from euglena_operator.scaling import QueueDepth, StabilizationWindow
 from euglena_operator.usecases.pools import PoolAutoscaler, PoolSpec, PoolState
-from euglena_operator.usecases.tasks import Backoff, TaskSynchronizer
+from euglena_operator.usecases.tasks import (
+    Backoff,
+    TaskSynchronizer,
+    cancel_on_delete,
+    submit_task,
+)
+from euglena_operator.vocabulary import CancelOutcome, EventType, Kind, Phase, Reason
 
 NOW = 1_800_000_000.0
 
@@ -28,6 +36,9 @@ class FakeGateway:
         self.tasks: dict[str, Task] = {}
         self.reads: list[list[str]] = []
         self.cancelled: list[str] = []
+        self.submitted: list[tuple[str, uuid.UUID, int]] = []
+        self.refuse: Exception | None = None
+        self.finished: set[str] = set()
         self.down = False
 
     async def get_many(self, ids: Sequence[str]) -> dict[str, Task]:
@@ -37,13 +48,28 @@ class FakeGateway:
         return {i: self.tasks[i] for i in ids if i in self.tasks}
 
     async def cancel(self, correlation_id: str) -> bool:
+        if self.down:
+            raise GatewayUnavailable("down")
         self.cancelled.append(correlation_id)
-        return True
+        return correlation_id not in self.finished
 
     async def submit(
         self, *, correlation_id: str, user_id: uuid.UUID, mandate: str, max_ticks: int
     ) -> Task:
-        raise AssertionError("these use-cases only read and cancel; they must not submit")
+        if self.down:
+            raise GatewayUnavailable("down")
+        if self.refuse is not None:
+            raise self.refuse
+        self.submitted.append((correlation_id, user_id, max_ticks))
+        task = new_task(
+            user_id=user_id,
+            mandate=mandate,
+            max_ticks=max_ticks,
+            source=TaskSource.KUBERNETES,
+            correlation_id=uuid.UUID(correlation_id),
+        )
+        self.tasks[correlation_id] = task
+        return task
 
 
 class FakeKube:
@@ -55,13 +81,11 @@ class FakeKube:
         self.calls: list[str] = []
         self.annotations: dict[str, str] = {}
 
-    async def patch_status(
-        self, plural: str, ns: str, name: str, status: Mapping[str, Any]
-    ) -> bool:
+    async def patch_status(self, kind: Kind, ns: str, name: str, status: Mapping[str, Any]) -> bool:
         self.status.setdefault(name, {}).update(status)
         return True
 
-    async def delete_custom(self, plural: str, ns: str, name: str, uid: str) -> None:
+    async def delete_custom(self, kind: Kind, ns: str, name: str, uid: str) -> None:
         self.deleted.append(name)
 
     async def read_scale(self, ns: str, name: str) -> Scale:
@@ -220,12 +244,15 @@ async def test_deletion_costs_are_set_before_the_scale_down() -> None:
         clock=lambda: next(clock),
     )
     spec = PoolSpec.from_spec(
-        {
-            "scaleTargetRef": {"name": "agents"},
-            "minReplicas": 1,
-            "maxReplicas": 4,
-            "scaleDownStabilizationSeconds": 30,
-        }
+        defaulted_spec(
+            "agentpools",
+            {
+                "scaleTargetRef": {"name": "agents"},
+                "minReplicas": 1,
+                "maxReplicas": 4,
+                "scaleDownStabilizationSeconds": 30,
+            },
+        )
     )
     state = PoolState(window=StabilizationWindow(0))
     first = await scaler.reconcile("ns", "pool", spec, state, 1)
@@ -235,7 +262,10 @@ async def test_deletion_costs_are_set_before_the_scale_down() -> None:
     assert kube.calls[-1] == "scale:1"
     assert all(call.startswith("annotate:") for call in kube.calls[:-1])
     assert kube.annotations == {"a": "1000", "b": "-1000", "c": "1000", "d": "0"}
-    assert ("Normal", "ScaledDown", "scaled deployment agents from 4 to 1") in second.events
+    scaled = Transition(
+        EventType.NORMAL, Reason.SCALED_DOWN, "scaled deployment agents from 4 to 1"
+    )
+    assert scaled in second.events
 
 
 async def test_without_heartbeats_deletion_costs_are_left_as_they_are() -> None:
@@ -247,3 +277,56 @@ async def test_without_heartbeats_deletion_costs_are_left_as_they_are() -> None:
     )
     assert await scaler.mark_deletion_costs("ns", "app=agents") == {}
     assert kube.annotations == {}
+
+
+async def test_a_submission_uses_the_crd_defaults_and_the_object_uid() -> None:
+    gateway, uid, owner = FakeGateway(), str(uuid.uuid4()), uuid.uuid4()
+    outcome = await submit_task(
+        gateway,
+        uid=uid,
+        spec=defaulted_spec("agenttasks", {"mandate": "m"}),
+        generation=1,
+        default_user_id=owner,
+        current_status={},
+    )
+    assert gateway.submitted == [(uid, owner, 10)]  # maxTicks: the CRD's default
+    assert not outcome.rejected and outcome.status["correlationId"] == uid
+    assert outcome.status["phase"] == Phase.SUBMITTED
+
+
+@pytest.mark.parametrize(
+    ("refusal", "owner", "reason"),
+    [
+        (QuotaRejected(429, "quota_exceeded", "used up"), uuid.uuid4(), Reason.QUOTA_EXCEEDED),
+        (
+            GatewayRejected(403, "unknown_user", "no such user"),
+            uuid.uuid4(),
+            Reason.SUBMISSION_FAILED,
+        ),
+        (None, None, Reason.SUBMISSION_FAILED),  # no spec.userId and no DEFAULT_USER_ID
+    ],
+)
+async def test_a_refused_submission_fails_the_agenttask_for_good(
+    refusal: Exception | None, owner: uuid.UUID | None, reason: Reason
+) -> None:
+    gateway = FakeGateway()
+    gateway.refuse = refusal
+    outcome = await submit_task(
+        gateway,
+        uid=str(uuid.uuid4()),
+        spec=defaulted_spec("agenttasks", {"mandate": "m"}),
+        generation=1,
+        default_user_id=owner,
+        current_status={},
+    )
+    assert outcome.rejected
+    assert (outcome.status["phase"], outcome.status["reason"]) == (Phase.FAILED, reason)
+
+
+async def test_cancelling_a_deleted_task_says_what_came_of_it() -> None:
+    gateway = FakeGateway()
+    gateway.finished.add("done")
+    assert await cancel_on_delete(gateway, "running", 1) is CancelOutcome.CANCELLED
+    assert await cancel_on_delete(gateway, "done", 1) is CancelOutcome.FINISHED
+    gateway.down = True
+    assert await cancel_on_delete(gateway, "any", 0.01) is CancelOutcome.UNREACHABLE

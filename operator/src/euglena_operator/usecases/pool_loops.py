@@ -13,14 +13,14 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from euglena_operator.errors import OperatorError
+from euglena_operator.errors import severity_of
 from euglena_operator.metrics import Metrics
 from euglena_operator.ports import ClusterApi, EventSink
 from euglena_operator.scaling import StabilizationWindow
-from euglena_operator.usecases.pools import PLURAL, PoolAutoscaler, PoolSpec, PoolState
+from euglena_operator.usecases.pools import PoolAutoscaler, PoolSpec, PoolState
+from euglena_operator.vocabulary import API_VERSION, Handler, Kind
 
 log = logging.getLogger(__name__)
-API_VERSION = "euglena.dev/v1alpha1"
 Key = tuple[str, str]
 
 
@@ -92,28 +92,24 @@ class PoolSupervisor:
         generation = body.get("metadata", {}).get("generation")
         try:
             result = await self._autoscaler.reconcile(namespace, name, spec, state, generation)
-            await self._kube.patch_status(PLURAL, namespace, name, result.status)
-        except OperatorError as exc:
-            self._metrics.errors.labels(handler="agentpool").inc()
-            log.warning("agentpool %s/%s: %s", namespace, name, exc)
-            return
-        except Exception:
-            self._metrics.errors.labels(handler="agentpool").inc()
-            log.exception("agentpool %s/%s: unexpected error", namespace, name)
+            await self._kube.patch_status(Kind.AGENT_POOL, namespace, name, result.status)
+        except Exception as exc:  # one pass failing never ends the pool's loop
+            self._metrics.errors.labels(handler=Handler.AGENTPOOL).inc()
+            severity_of(exc).log(log, "agentpool %s/%s: %s", namespace, name, exc, exc=exc)
             return
         finally:
-            self._metrics.reconcile_duration.labels(handler="agentpool").observe(
+            self._metrics.reconcile_duration.labels(handler=Handler.AGENTPOOL).observe(
                 time.perf_counter() - started
             )
         ref = _ref(body)
-        for type_, reason, message in result.events:
-            self._event(ref, type=type_, reason=reason, message=message)
+        for event in result.events:
+            self._event(ref, type=event.type, reason=event.reason, message=event.message)
 
 
 def _ref(body: Mapping[str, Any]) -> dict[str, Any]:
     meta = body.get("metadata", {})
     return {
         "apiVersion": API_VERSION,
-        "kind": "AgentPool",
+        "kind": Kind.AGENT_POOL.value,
         "metadata": {k: meta.get(k) for k in ("namespace", "name", "uid")},
     }

@@ -10,7 +10,7 @@ from typing import Any
 
 from euglena.errors import DependencyUnavailable, Severity
 from euglena.ports import WorkerDirectory
-from euglena_operator.conditions import now_rfc3339, set_condition
+from euglena_operator.conditions import Transition, now_rfc3339, set_condition
 from euglena_operator.errors import QueueUnavailable, ScaleTargetMissing
 from euglena_operator.metrics import Metrics
 from euglena_operator.ports import ClusterApi, QueueReader
@@ -23,9 +23,9 @@ from euglena_operator.scaling import (
     recommend,
     states_by_pod,
 )
+from euglena_operator.vocabulary import ConditionStatus, ConditionType, EventType, Reason
 
 log = logging.getLogger(__name__)
-PLURAL = "agentpools"
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,19 +39,21 @@ class PoolSpec:
 
     @classmethod
     def from_spec(cls, spec: Mapping[str, Any]) -> PoolSpec:
-        queue = spec.get("queue") or {}
+        """Read a spec as the API server hands it out: every default filled in from the CRD
+        (``crds/agentpools.euglena.dev.yaml``), the one place defaults are written down."""
+        queue = spec["queue"]
         return cls(
             target=str(spec["scaleTargetRef"]["name"]),
-            queue=str(queue.get("name", "agent.mandates")),
-            vhost=str(queue.get("vhost", "/")),
+            queue=str(queue["name"]),
+            vhost=str(queue["vhost"]),
             bounds=PoolBounds(
-                min_replicas=int(spec.get("minReplicas", 0)),
-                max_replicas=int(spec.get("maxReplicas", 10)),
-                target_per_replica=int(spec.get("targetPerReplica", 5)),
-                activation_threshold=int(spec.get("activationThreshold", 0)),
+                min_replicas=int(spec["minReplicas"]),
+                max_replicas=int(spec["maxReplicas"]),
+                target_per_replica=int(spec["targetPerReplica"]),
+                activation_threshold=int(spec["activationThreshold"]),
             ),
-            polling_interval=float(spec.get("pollingIntervalSeconds", 5)),
-            stabilization=float(spec.get("scaleDownStabilizationSeconds", 60)),
+            polling_interval=float(spec["pollingIntervalSeconds"]),
+            stabilization=float(spec["scaleDownStabilizationSeconds"]),
         )
 
 
@@ -68,7 +70,7 @@ class PoolState:
 @dataclass(frozen=True, slots=True)
 class PassResult:
     status: dict[str, Any]
-    events: list[tuple[str, str, str]]
+    events: list[Transition]
 
 
 class PoolAutoscaler:
@@ -90,19 +92,24 @@ class PoolAutoscaler:
     async def reconcile(
         self, namespace: str, name: str, spec: PoolSpec, state: PoolState, generation: int | None
     ) -> PassResult:
-        events: list[tuple[str, str, str]] = []
+        events: list[Transition] = []
+        ready, active_type = ConditionType.READY, ConditionType.ACTIVE
+        yes, no = ConditionStatus.TRUE, ConditionStatus.FALSE
         try:
             depth = await self._queues.depth(spec.vhost, spec.queue)
             scale = await self._kube.read_scale(namespace, spec.target)
         except (QueueUnavailable, ScaleTargetMissing) as exc:
-            reason = "QueueUnavailable" if isinstance(exc, QueueUnavailable) else "TargetNotFound"
-            events += self._condition(state, "Ready", "False", reason, str(exc), generation)
+            reason = (
+                Reason.QUEUE_UNAVAILABLE
+                if isinstance(exc, QueueUnavailable)
+                else Reason.TARGET_NOT_FOUND
+            )
+            events += self._condition(state, ready, no, reason, str(exc), generation)
             return PassResult(
                 {"conditions": state.conditions, "observedGeneration": generation}, events
             )
-        events += self._condition(
-            state, "Ready", "True", "Reconciled", f"reading queue {spec.queue!r}", generation
-        )
+        message = f"reading queue {spec.queue!r}"
+        events += self._condition(state, ready, yes, Reason.RECONCILED, message, generation)
         now = self._clock()
         state.window.seconds = spec.stabilization
         if not state.seeded:
@@ -117,9 +124,9 @@ class PoolAutoscaler:
         active = depth.total > spec.bounds.activation_threshold
         events += self._condition(
             state,
-            "Active",
-            "True" if active else "False",
-            "MessagesQueued" if active else "QueueIdle",
+            active_type,
+            yes if active else no,
+            Reason.MESSAGES_QUEUED if active else Reason.QUEUE_IDLE,
             f"{depth.ready} ready, {depth.unacked} unacknowledged",
             generation,
         )
@@ -148,7 +155,7 @@ class PoolAutoscaler:
         current: int,
         desired: int,
         selector: str,
-    ) -> tuple[str, str, str]:
+    ) -> Transition:
         direction = "up" if desired > current else "down"
         if direction == "down" and selector:
             await self.mark_deletion_costs(namespace, selector)
@@ -157,8 +164,9 @@ class PoolAutoscaler:
         log.info(
             "scaled %s/%s %s from %d to %d", namespace, spec.target, direction, current, desired
         )
-        reason = "ScaledUp" if direction == "up" else "ScaledDown"
-        return "Normal", reason, f"scaled deployment {spec.target} from {current} to {desired}"
+        reason = Reason.SCALED_UP if direction == "up" else Reason.SCALED_DOWN
+        message = f"scaled deployment {spec.target} from {current} to {desired}"
+        return Transition(EventType.NORMAL, reason, message)
 
     async def mark_deletion_costs(self, namespace: str, selector: str) -> dict[str, int]:
         """Annotate the target's pods so the ReplicaSet removes idle workers first."""
@@ -184,12 +192,13 @@ class PoolAutoscaler:
     def _condition(
         self,
         state: PoolState,
-        type_: str,
-        status: str,
-        reason: str,
+        type_: ConditionType,
+        status: ConditionStatus,
+        reason: Reason,
         message: str,
         generation: int | None,
-    ) -> list[tuple[str, str, str]]:
+    ) -> list[Transition]:
+        """Set a condition; an Event when Ready flips (Active changes every pass: no Event)."""
         before = {c["type"]: c["status"] for c in state.conditions}
         state.conditions = set_condition(
             state.conditions,
@@ -199,9 +208,10 @@ class PoolAutoscaler:
             message=message,
             generation=generation,
         )
-        if before.get(type_) == status or (type_ == "Active"):
+        if before.get(type_) == status or type_ is ConditionType.ACTIVE:
             return []
-        return [("Normal" if status == "True" else "Warning", reason, message)]
+        kind = EventType.NORMAL if status is ConditionStatus.TRUE else EventType.WARNING
+        return [Transition(kind, reason, message)]
 
     def _record(
         self, namespace: str, name: str, depth: QueueDepth, desired: int, current: int

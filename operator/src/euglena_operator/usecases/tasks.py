@@ -13,19 +13,12 @@ from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, w
 
 from euglena_operator.errors import GatewayRejected, GatewayUnavailable, QuotaRejected
 from euglena_operator.metrics import Metrics
-from euglena_operator.mirroring import (
-    REASON_DEADLINE,
-    REASON_QUOTA,
-    REASON_SUBMISSION_FAILED,
-    failed_status,
-    mirror_task,
-    submitted_status,
-)
+from euglena_operator.mirroring import failed_status, mirror_task, submitted_status
 from euglena_operator.ports import ClusterApi, EventSink, TaskGateway
 from euglena_operator.registry import TaskEntry, TaskRegistry, parse_time
+from euglena_operator.vocabulary import CancelOutcome, EventType, Kind, Reason
 
 log = logging.getLogger(__name__)
-PLURAL = "agenttasks"
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,39 +42,41 @@ async def submit_task(
     """Submit once per object: the correlation id *is* the object's UID, so a retry after a
     crash gets the existing task back (HTTP 200) instead of a second one.
 
-    Raises GatewayUnavailable (retry later); a refusal becomes a ``Failed`` status.
+    ``spec`` is as the API server hands it out, its defaults (``maxTicks``) filled in from the
+    CRD. Raises GatewayUnavailable (retry later); a refusal becomes a ``Failed`` status.
     """
     owner = spec.get("userId") or default_user_id
     if owner is None:
         message = "spec.userId is not set and the operator has no DEFAULT_USER_ID"
-        return _rejected(current_status, REASON_SUBMISSION_FAILED, message, generation)
+        return _rejected(current_status, Reason.SUBMISSION_FAILED, message, generation)
     try:
         task = await gateway.submit(
             correlation_id=uid,
             user_id=uuid.UUID(str(owner)),
             mandate=str(spec["mandate"]),
-            max_ticks=int(spec.get("maxTicks", 10)),
+            max_ticks=int(spec["maxTicks"]),
         )
     except QuotaRejected as exc:
-        return _rejected(current_status, REASON_QUOTA, exc.message, generation)
+        return _rejected(current_status, Reason.QUOTA_EXCEEDED, exc.message, generation)
     except GatewayRejected as exc:
-        return _rejected(current_status, REASON_SUBMISSION_FAILED, exc.message, generation)
+        return _rejected(current_status, Reason.SUBMISSION_FAILED, exc.message, generation)
     status = submitted_status(task, generation)
     return Submission(status=status, rejected=False, message=f"submitted as task {uid}")
 
 
 def _rejected(
-    current: Mapping[str, Any], reason: str, message: str, generation: int | None
+    current: Mapping[str, Any], reason: Reason, message: str, generation: int | None
 ) -> Submission:
     status = failed_status(current, reason=reason, message=message, generation=generation)
     return Submission(status=status, rejected=True, message=message)
 
 
-async def cancel_on_delete(gateway: TaskGateway, correlation_id: str, budget: float) -> str:
+async def cancel_on_delete(
+    gateway: TaskGateway, correlation_id: str, budget: float
+) -> CancelOutcome:
     """Cancel a deleted task's gateway task, giving up after ``budget`` seconds.
 
-    Returns ``cancelled``, ``finished`` (nothing to cancel) or ``unreachable``; never raises
-    for an unreachable gateway, so a deletion is never blocked forever.
+    Never raises for an unreachable gateway, so a deletion is never blocked forever.
     """
     try:
         async for attempt in AsyncRetrying(
@@ -94,11 +89,11 @@ async def cancel_on_delete(gateway: TaskGateway, correlation_id: str, budget: fl
                 cancelled = await gateway.cancel(correlation_id)
     except GatewayUnavailable as exc:
         log.warning("could not cancel task %s, deleting anyway: %s", correlation_id, exc)
-        return "unreachable"
+        return CancelOutcome.UNREACHABLE
     except GatewayRejected as exc:
         log.warning("gateway refused to cancel task %s: %s", correlation_id, exc)
-        return "unreachable"
-    return "cancelled" if cancelled else "finished"
+        return CancelOutcome.UNREACHABLE
+    return CancelOutcome.CANCELLED if cancelled else CancelOutcome.FINISHED
 
 
 class TaskSynchronizer:
@@ -176,11 +171,12 @@ class TaskSynchronizer:
             if entry.correlation_id:
                 await self._gateway.cancel(entry.correlation_id)
             message = f"exceeded activeDeadlineSeconds={entry.deadline_seconds}; task cancelled"
+            reason = Reason.DEADLINE_EXCEEDED
             patch = failed_status(
-                entry.status, reason=REASON_DEADLINE, message=message, generation=entry.generation
+                entry.status, reason=reason, message=message, generation=entry.generation
             )
             await self._write(entry, patch)
-            self._event(entry.ref(), type="Warning", reason=REASON_DEADLINE, message=message)
+            self._event(entry.ref(), type=EventType.WARNING, reason=reason, message=message)
 
     async def _collect_garbage(self, now: float) -> None:
         for entry in self._registry:
@@ -189,11 +185,13 @@ class TaskSynchronizer:
             finished = _finished_at(entry)
             if finished and now >= finished + entry.ttl_seconds:
                 log.info("deleting %s/%s: ttlSecondsAfterFinished passed", *entry.key)
-                await self._kube.delete_custom(PLURAL, entry.namespace, entry.name, entry.uid)
+                await self._kube.delete_custom(
+                    Kind.AGENT_TASK, entry.namespace, entry.name, entry.uid
+                )
                 entry.deleting = True
 
     async def _write(self, entry: TaskEntry, patch: Mapping[str, Any]) -> None:
-        if await self._kube.patch_status(PLURAL, entry.namespace, entry.name, patch):
+        if await self._kube.patch_status(Kind.AGENT_TASK, entry.namespace, entry.name, patch):
             self._registry.update_status(entry.key, patch)
 
 

@@ -12,6 +12,7 @@ import httpx
 from euglena.task import Task, TaskSource
 from euglena_operator.errors import GatewayRejected, GatewayUnavailable, QuotaRejected
 from euglena_operator.metrics import Metrics
+from euglena_operator.vocabulary import GatewayOutcome
 
 log = logging.getLogger(__name__)
 
@@ -73,19 +74,19 @@ class GatewayClient:
         try:
             response = await self._http.request(method, url, **kwargs)
         except httpx.HTTPError as exc:
-            self._count("unavailable")
+            self._count(GatewayOutcome.UNAVAILABLE)
             raise GatewayUnavailable(f"{method} {url}: {type(exc).__name__}: {exc}") from exc
         if response.status_code >= 500:
-            self._count("unavailable")
+            self._count(GatewayOutcome.UNAVAILABLE)
             raise GatewayUnavailable(f"{method} {url}: HTTP {response.status_code}")
         if response.status_code >= 400:
-            self._count("rejected")
+            self._count(GatewayOutcome.REJECTED)
             raise _rejection(response)
-        self._count("ok")
+        self._count(GatewayOutcome.OK)
         payload = response.json() if response.content else {}
         return payload if isinstance(payload, dict) else {"items": payload}
 
-    def _count(self, outcome: str) -> None:
+    def _count(self, outcome: GatewayOutcome) -> None:
         if self._metrics is not None:
             self._metrics.gateway_requests.labels(outcome=outcome).inc()
 
