@@ -7,6 +7,7 @@ import logging
 import signal
 
 from euglena.logs import configure_logging
+from euglena.settings import load_settings
 from euglena_agent.settings import AgentSettings
 from euglena_agent.worker import build_worker
 
@@ -23,7 +24,7 @@ async def serve(settings: AgentSettings) -> None:
 
 
 def main() -> None:
-    settings = AgentSettings()
+    settings = load_settings(AgentSettings)
     configure_logging(level=settings.log_level, json_lines=settings.log_json)
     log.info(
         "euglena agent %s starting (concurrency %d, model %s)",

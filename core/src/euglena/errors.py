@@ -61,7 +61,7 @@ class Severity(StrEnum):
       the work retried or answered 503; a message nobody can read) — WARNING, no traceback.
     - ``UNEXPECTED``: anything else — ERROR with the traceback.
     - ``CRITICAL``: the service cannot run at all (e.g. configuration refused at start-up) —
-      CRITICAL with the traceback.
+      CRITICAL, with the traceback when one is given.
     """
 
     EXPECTED = "expected"

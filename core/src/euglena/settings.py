@@ -7,14 +7,20 @@ architecture has always used (``REDIS_URL``, ``RABBITMQ_URL``, ``SUPABASE_JWT_SE
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from enum import StrEnum
+from typing import TypeVar
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from euglena.errors import ConfigurationError
+from euglena.errors import ConfigurationError, Severity
 from euglena.keys import DEFAULT_WORKER_STATUS_SET_KEY
 from euglena.messages import DEFAULT_DELIVERY_LIMIT
+
+log = logging.getLogger(__name__)
+S = TypeVar("S", bound=BaseSettings)
 
 DEV_JWT_SECRET = "euglena-local-development-secret-not-for-production-use"
 """The secret ``make run`` and the tests sign local tokens with; refused outside dev."""
@@ -91,3 +97,15 @@ class InsecureDefaultsGuard(BaseServiceSettings, SupabaseAuthSettings):
             return self
         refuse_insecure(self.environment, self.supabase_jwt_secret, "SUPABASE_JWT_SECRET")
         return self
+
+
+def load_settings(factory: Callable[[], S]) -> S:
+    """Build a service's settings at start-up. A configuration the service cannot run with is
+    logged once at CRITICAL, naming what is wrong, and ends the process with exit code 2."""
+    try:
+        return factory()
+    except (ValidationError, ConfigurationError) as exc:
+        if not logging.getLogger().handlers:
+            logging.basicConfig(format="%(levelname)s %(name)s: %(message)s")
+        Severity.CRITICAL.log(log, "configuration refused: %s", exc)
+        raise SystemExit(2) from None

@@ -5,12 +5,13 @@ from __future__ import annotations
 import uvicorn
 
 from euglena.logs import configure_logging
+from euglena.settings import load_settings
 from euglena_gateway.app import create_app
 from euglena_gateway.settings import GatewaySettings
 
 
 def main() -> None:
-    settings = GatewaySettings()
+    settings = load_settings(GatewaySettings)
     configure_logging(level=settings.log_level, json_lines=settings.log_json)
     app: object = create_app(settings)
     if settings.gateway_workers > 1:

@@ -7,6 +7,7 @@ import logging
 import kopf
 
 from euglena.logs import configure_logging
+from euglena.settings import load_settings
 from euglena_operator.settings import OperatorSettings
 
 
@@ -24,7 +25,7 @@ class QuietWatchHandlers(logging.Filter):
 def main() -> None:
     from euglena_operator import handlers  # noqa: F401  (registers the kopf handlers)
 
-    settings = OperatorSettings()
+    settings = load_settings(OperatorSettings)
     configure_logging(level=settings.log_level, json_lines=settings.log_json)
     for handler in logging.getLogger().handlers:
         handler.addFilter(QuietWatchHandlers())
