@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the local services the tests and `make run` start: Redis, RabbitMQ, PostgreSQL and
-# Prometheus (promtool ships with it), plus Chromium (browser tests) and wrk (benchmarks), from
-# the Debian/Ubuntu archive.
+# Prometheus (promtool ships with it), plus Chromium (browser tests), wrk (benchmarks) and the
+# compilers the local model server is built with (cmake, g++), from the Debian/Ubuntu archive.
 #
 # Idempotent and silent when everything is present (a few stat calls, no apt). When something
 # is missing it runs `apt-get update` once and installs only the missing packages, with a
@@ -29,6 +29,9 @@ have_postgres_server || missing+=(postgresql)
 # Browser tests drive Debian's Chromium; benchmarks load the gateway with wrk.
 [[ -x /usr/bin/chromium ]] || missing+=(chromium)
 have_cmd wrk || missing+=(wrk)
+# The local model server (hack/model/build.sh) compiles llama.cpp.
+have_cmd cmake || missing+=(cmake)
+have_cmd g++ || missing+=(g++)
 
 ((${#missing[@]} == 0)) && exit 0
 

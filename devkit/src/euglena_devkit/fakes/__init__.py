@@ -13,11 +13,23 @@ thread, so the code under test uses its production HTTP clients unchanged::
 """
 
 from euglena_devkit.fakes.base import FakeServer
-from euglena_devkit.fakes.model import FakeModelServer, Reply, broken, text, tool
+from euglena_devkit.fakes.model import (
+    FakeModelServer,
+    Reply,
+    broken,
+    calls,
+    context_overflow,
+    refuse,
+    text,
+    tool,
+)
+from euglena_devkit.fakes.proxy import Exchange, ModelProxy
 from euglena_devkit.fakes.search import FakeSearchServer, Hit
 from euglena_devkit.fakes.web import FakeWebServer
 
 __all__ = [
+    "Exchange",
+    "ModelProxy",
     "FakeModelServer",
     "FakeSearchServer",
     "FakeServer",
@@ -25,6 +37,9 @@ __all__ = [
     "Hit",
     "Reply",
     "broken",
+    "calls",
+    "context_overflow",
+    "refuse",
     "text",
     "tool",
 ]

@@ -21,6 +21,8 @@ Python API::
     PrometheusServer(targets=[ScrapeTarget("gateway", "127.0.0.1:8000")], rule_files=[...])
                         # .url, .query(expr) -> result list, .reload()
     ChromaServer()      # .url; needs chromadb's ``chroma`` CLI on PATH or in the venv
+    LlamaServer()       # .url (MODEL_API_URL), .model (MODEL_NAME): llama-cpp-python serving
+                        # SmolLM2-135M; needs ``make model-server`` (hack/model/build.sh)
     with LocalServices(repo_root) as services:   # Redis + RabbitMQ + Postgres (+Supabase SQL)
         services.env()  # REDIS_URL, RABBITMQ_URL, RABBITMQ_MANAGEMENT_URL, DATABASE_URL
                         # (+ CHROMA_URL with chroma=True)
@@ -53,6 +55,7 @@ from euglena_devkit.services.errors import (
     ServiceUnavailable,
     SqlError,
 )
+from euglena_devkit.services.llama import LlamaServer
 from euglena_devkit.services.postgres import PostgresServer, supabase_sql_files
 from euglena_devkit.services.procs import (
     HOST,
@@ -71,6 +74,7 @@ __all__ = [
     "HOST",
     "INSTALL_HINT",
     "ChromaServer",
+    "LlamaServer",
     "LocalServer",
     "LocalServices",
     "PostgresServer",
