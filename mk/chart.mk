@@ -28,7 +28,7 @@ check-dashboards: sync ## Fail when the generated dashboards or rules differ fro
 
 lint-chart: ## helm lint the chart with its defaults and every ci/*-values.yaml scenario
 	@test -x "$(HELM)" || { echo "helm not found at $(HELM): run make k8s-tools or set HELM=..."; exit 1; }
-	@$(HELM) lint $(CHART_DIR)
+	@$(HELM) lint $(CHART_DIR) -f $(CHART_DIR)/ci/default-values.yaml
 	@for f in $(CHART_DIR)/ci/*-values.yaml; do $(HELM) lint $(CHART_DIR) -f $$f --quiet || exit 1; done
 	@promtool check rules $(CHART_DIR)/files/prometheus/euglena.rules.yaml
 

@@ -1,7 +1,8 @@
 """Root fixtures: real local services, started lazily on first use and shared by the session.
 
 ``pytest tests/unit`` starts nothing. A test that asks for ``redis_server``, ``rabbitmq_server``,
-``postgres_server`` or ``chroma_server`` gets a real server on loopback (see
+``postgres_server``, ``chroma_server`` or ``llama_server`` (the real model server) gets a real
+server on loopback (see
 ``euglena_devkit.services``); if its binary is missing the test fails with the package to
 install (``make test`` runs ``hack/install-deps.sh`` first). Per-test helpers give each test
 a clean slate cheaply: ``redis_url`` (flushed), ``clean_db`` (public tables and auth.users
@@ -28,6 +29,7 @@ import pytest
 
 from euglena_devkit.services import (
     ChromaServer,
+    LlamaServer,
     LocalServer,
     PostgresServer,
     RabbitMQServer,
@@ -137,6 +139,12 @@ def postgres_server(repo_root: Path) -> Iterator[PostgresServer]:
 @pytest.fixture(scope="session")
 def chroma_server() -> Iterator[ChromaServer]:
     yield from _serve(ChromaServer)
+
+
+@pytest.fixture(scope="session")
+def llama_server() -> Iterator[LlamaServer]:
+    """The real model server (llama-cpp-python + SmolLM2-135M); one request at a time."""
+    yield from _serve(LlamaServer)
 
 
 @pytest.fixture

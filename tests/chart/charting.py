@@ -12,6 +12,9 @@ import yaml
 REPO = Path(__file__).resolve().parents[2]
 CHART = REPO / "charts" / "euglena"
 CI_VALUES = sorted((CHART / "ci").glob("*-values.yaml"))
+# The chart refuses to render without a model endpoint; every render starts from one, and a
+# test or values file that means otherwise says so (``agent.model.apiUrl: ""``).
+MODEL_VALUES = Path(__file__).with_name("model-values.yaml")
 RELEASE = "euglena"
 NAMESPACE = "euglena"
 
@@ -45,7 +48,7 @@ def template_args(
     set_values: Mapping[str, str] | None = None,
     api_versions: Iterable[str] = (),
 ) -> list[str]:
-    args = ["template", RELEASE, str(CHART), "--namespace", NAMESPACE]
+    args = ["template", RELEASE, str(CHART), "--namespace", NAMESPACE, "-f", str(MODEL_VALUES)]
     for path in values_files:
         args += ["-f", str(path)]
     for key, value in (set_values or {}).items():

@@ -9,7 +9,9 @@ import pytest
 from charting import (
     CHART,
     CI_VALUES,
+    MODEL_VALUES,
     RELEASE,
+    HelmError,
     Obj,
     Render,
     find,
@@ -26,9 +28,41 @@ WORKLOAD_KINDS = ("Deployment", "StatefulSet", "Job")
 
 
 def test_helm_lint_is_clean(helm: Path) -> None:
-    out = run_helm(helm, "lint", str(CHART), "--strict")
+    out = run_helm(helm, "lint", str(CHART), "--strict", "-f", str(MODEL_VALUES))
     assert "0 chart(s) failed" in out
     assert "[WARNING]" not in out and "[ERROR]" not in out, out
+
+
+def test_without_a_model_url_the_chart_refuses_to_render(helm: Path) -> None:
+    with pytest.raises(HelmError) as refused:
+        run_helm(helm, "template", RELEASE, str(CHART))
+    assert "agent.model.apiUrl is not set" in str(refused.value)
+    assert "agent.model.offline=true" in str(refused.value)
+    with pytest.raises(HelmError, match="choose the model or the offline stand-in"):
+        run_helm(helm, "template", RELEASE, str(CHART), "-f", str(MODEL_VALUES),
+                 "--set", "agent.model.offline=true")  # fmt: skip
+
+
+def test_agents_get_the_model_settings_and_notes_name_the_model(
+    helm: Path, render: Render, tmp_path: Path
+) -> None:
+    values = tmp_path / "model.yaml"
+    values.write_text(
+        "agent:\n  model:\n    name: qwen3\n    temperature: 0.2\n"
+        "    extraBody: {reasoning_effort: low}\n"
+    )
+    config = one(render(values), "ConfigMap", "config")["data"]
+    assert config["MODEL_API_URL"] == "http://llm.models.svc:8000/v1"
+    assert config["MODEL_NAME"] == "qwen3" and config["MODEL_OFFLINE"] == "false"
+    assert config["MODEL_TEMPERATURE"] == "0.2"
+    assert json.loads(config["MODEL_EXTRA_BODY"]) == {"reasoning_effort": "low"}
+    assert "MODEL_MAX_TOKENS" not in config  # unset: the server's default
+    notes = run_helm(helm, "install", RELEASE, str(CHART), "--dry-run=client",
+                     "-f", str(MODEL_VALUES), "--set", "agent.model.name=qwen3")  # fmt: skip
+    assert 'Agents use the model "qwen3" at http://llm.models.svc:8000/v1' in notes
+    offline = run_helm(helm, "install", RELEASE, str(CHART), "--dry-run=client",
+                       "--set", "agent.model.offline=true")  # fmt: skip
+    assert "OFFLINE STAND-IN" in offline
 
 
 @pytest.mark.parametrize("values", CI_VALUES, ids=lambda p: p.name)
@@ -223,6 +257,7 @@ def test_dashboards_ship_as_configmaps_for_the_grafana_sidecar(render: Render) -
 
 
 def test_notes_tell_how_to_reach_the_gateway(helm: Path) -> None:
-    out = run_helm(helm, "install", RELEASE, str(CHART), "--dry-run=client", "-n", "euglena")
+    out = run_helm(helm, "install", RELEASE, str(CHART), "--dry-run=client", "-n", "euglena",
+                   "-f", str(MODEL_VALUES))  # fmt: skip
     assert "port-forward svc/euglena-gateway 8000:8000" in out
     assert "kubectl apply --server-side -f <chart>/crds/" in out

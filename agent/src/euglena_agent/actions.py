@@ -8,6 +8,7 @@ reply. Both end in the same :class:`Action`.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -50,9 +51,9 @@ class Action:
         return f"{self.name.value}({_REQUIRED[self.name]}={self.argument[:200]!r})"
 
 
-def tool_schemas(*, only: ActionName | None = None) -> list[dict[str, Any]]:
-    """OpenAI ``tools`` for every action (or just ``only``)."""
-    names = [only] if only else list(ActionName)
+def tool_schemas(*, only: ActionName | None = None, search: bool = True) -> list[dict[str, Any]]:
+    """OpenAI ``tools`` for every action (or just ``only``); ``search`` only where configured."""
+    names = [only] if only else [n for n in ActionName if search or n is not ActionName.SEARCH]
     return [_schema(name) for name in names]
 
 
@@ -72,6 +73,27 @@ def _schema(name: ActionName) -> dict[str, Any]:
             },
         },
     }
+
+
+def action_schema(*, only: ActionName | None = None, search: bool = True) -> dict[str, Any]:
+    """A JSON schema that only the JSON-action protocol's objects match (for JSON mode)."""
+    names = [only] if only else [n for n in ActionName if search or n is not ActionName.SEARCH]
+    variants = [
+        {
+            "type": "object",
+            "properties": {
+                "action": {"const": name.value},
+                "args": {
+                    "type": "object",
+                    "properties": {_REQUIRED[name]: {"type": "string"}},
+                    "required": [_REQUIRED[name]],
+                },
+            },
+            "required": ["action", "args"],
+        }
+        for name in names
+    ]
+    return variants[0] if len(variants) == 1 else {"oneOf": variants}
 
 
 def json_protocol() -> str:
@@ -100,7 +122,7 @@ def build_action(name: object, args: object) -> Action:
 
 
 def parse_tool_call(name: object, arguments: object) -> Action:
-    """An action from an OpenAI ``tool_calls[0].function`` (arguments are a JSON string)."""
+    """An action from one OpenAI ``tool_calls[].function`` (arguments are a JSON string)."""
     if isinstance(arguments, str):
         try:
             arguments = json.loads(arguments or "{}")
@@ -110,15 +132,85 @@ def parse_tool_call(name: object, arguments: object) -> Action:
 
 
 def parse_json_action(content: str) -> Action:
-    """An action from a reply that must be exactly one JSON object (a code fence is tolerated)."""
-    text = content.strip()
-    if text.startswith("```"):
-        text = text.strip("`")
-        text = text.removeprefix("json").strip()
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError:
-        raise MalformedOutput(f"reply is not a JSON action: {content[:200]!r}") from None
-    if not isinstance(doc, dict) or "action" not in doc:
-        raise MalformedOutput("reply JSON has no 'action'")
-    return build_action(doc["action"], doc.get("args", {}))
+    """The first JSON action in a reply.
+
+    Small and reasoning models wrap the object: a ``<think>…</think>`` block first, a code
+    fence, a sentence before or after it. Those wrappers are tolerated; what counts is the
+    first JSON object that names an action (``{"action": …, "args": {…}}``, or the
+    ``{"name": …, "arguments": {…}}`` shape of a tool call written out as text).
+    """
+    text = strip_reasoning(content)
+    candidates = list(_json_objects(text))
+    if not candidates:
+        raise MalformedOutput(f"reply is not a JSON action: {clip(content)!r}")
+    problem = "reply JSON has no 'action'"
+    for doc in candidates:
+        name, args = _action_fields(doc)
+        if name is None:
+            continue
+        try:
+            return build_action(name, args)
+        except MalformedOutput as exc:
+            problem = str(exc)
+    raise MalformedOutput(problem)
+
+
+_REASONING = re.compile(
+    r"<(think|thinking|reasoning)>(?P<inner>.*?)</\1>", flags=re.DOTALL | re.IGNORECASE
+)
+_CLOSING = "</think>"
+
+
+def strip_reasoning(content: str) -> str:
+    """The reply without its reasoning: ``<think>…</think>`` blocks, and everything before a
+    lone ``</think>`` (servers that strip the opening tag)."""
+    text = _REASONING.sub("", content)
+    lowered = text.lower()
+    if _CLOSING in lowered:
+        text = text[lowered.rindex(_CLOSING) + len(_CLOSING) :]
+    return text.strip()
+
+
+def reasoning_of(content: str) -> str:
+    """The reasoning of a reply: its ``<think>`` blocks' text, or the prose around its JSON."""
+    blocks = [m.group("inner").strip() for m in _REASONING.finditer(content)]
+    return "\n".join(b for b in blocks if b)
+
+
+def _json_objects(text: str) -> list[Any]:
+    decoder = json.JSONDecoder()
+    found: list[Any] = []
+    index = text.find("{")
+    while index != -1 and len(found) < 8:
+        try:
+            doc, end = decoder.raw_decode(text, index)
+        except json.JSONDecodeError:
+            index = text.find("{", index + 1)
+            continue
+        found.append(doc)
+        index = text.find("{", end)
+    return found
+
+
+def _action_fields(doc: object) -> tuple[object | None, object]:
+    if not isinstance(doc, dict):
+        return None, None
+    if "action" in doc:
+        args = doc.get("args", doc.get("arguments"))
+        if args is None:  # {"action": "search", "query": "…"}: the arguments inline
+            args = {k: v for k, v in doc.items() if k != "action"}
+        return doc["action"], args
+    if "name" in doc and isinstance(doc.get("arguments", doc.get("parameters")), dict | str):
+        args = doc.get("arguments", doc.get("parameters"))
+        if isinstance(args, str):
+            try:
+                args = json.loads(args)
+            except json.JSONDecodeError:
+                return None, None
+        return doc["name"], args
+    return None, None
+
+
+def clip(text: str, limit: int = 200) -> str:
+    text = text.strip()
+    return text if len(text) <= limit else text[:limit] + "…"

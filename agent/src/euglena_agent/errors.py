@@ -11,6 +11,10 @@
         │                          version) — requeue; dead-lettered after the delivery limit
         ├── UnreadableMessage      a message that is no task message at all — dead-letter
         ├── ModelError             the chat model could not be reached or answered an error
+        │   │                      (transient: retried, honouring Retry-After)
+        │   ├── ModelRejected      the server refused the request (a 4xx other than 408/429):
+        │   │   │                  not retried; its message becomes the task's error
+        │   │   └── ContextOverflow  the prompt does not fit the model's context window
         │   └── MalformedOutput    the model answered something that is not a valid action
         └── ToolError              a tool failed; the loop records it as the tick's observation
             └── VisitRefused       `visit` refused a URL (private address, type, size)
@@ -47,13 +51,31 @@ class UnreadableMessage(AgentError):
 
 
 class ModelError(AgentError):
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        self.retry_after = retry_after
+        super().__init__(message)
+
+
+class ModelRejected(ModelError):
+    pass
+
+
+class ContextOverflow(ModelRejected):
     pass
 
 
 class MalformedOutput(ModelError):
-    def __init__(self, message: str, *, prompt_tokens: int = 0, completion_tokens: int = 0) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        prompt_tokens: int = 0,
+        completion_tokens: int = 0,
+        reply: str = "",
+    ) -> None:
         self.prompt_tokens = prompt_tokens
         self.completion_tokens = completion_tokens
+        self.reply = reply
         super().__init__(message)
 
 

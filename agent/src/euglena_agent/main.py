@@ -30,6 +30,8 @@ def main() -> None:
         "euglena agent %s starting (concurrency %d, model %s)",
         settings.worker_id,
         settings.worker_concurrency,
-        settings.model_name if settings.model_api_url else "offline stand-in",
+        "offline stand-in"
+        if settings.offline
+        else f"{settings.model_name} at {settings.model_api_url}",
     )
     asyncio.run(serve(settings))

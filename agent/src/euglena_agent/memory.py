@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -92,7 +92,7 @@ class VectorIndex:
         self._items.append(item)
 
     def top(
-        self, query: Sequence[float], k: int, *, exclude: tuple[str, int] | None = None
+        self, query: Sequence[float], k: int, *, exclude: Collection[tuple[str, int]] = ()
     ) -> list[Recalled]:
         """The ``k`` most similar distinct texts, skipping those of ``exclude`` (task, tick)."""
         if self._matrix is None or not self._items or k <= 0:
@@ -104,7 +104,7 @@ class VectorIndex:
         found: list[Recalled] = []
         for i in np.argsort(-scores, kind="stable"):
             item = self._items[int(i)]
-            if (item.task_id, item.tick) == exclude or any(f.text == item.text for f in found):
+            if (item.task_id, item.tick) in exclude or any(f.text == item.text for f in found):
                 continue
             found.append(item)
             if len(found) == k:
@@ -191,8 +191,9 @@ class TaskMemory:
             self._index.add(record.id, Recalled(record.text, record.task_id, tick), record.vector)
         self._memory.writer.submit(records)
 
-    async def recall(self, query: str, *, exclude_tick: int | None = None) -> list[Recalled]:
-        """The most relevant pieces (this task's and the user's earlier ones) for ``query``."""
+    async def recall(self, query: str, *, exclude_ticks: Iterable[int] = ()) -> list[Recalled]:
+        """The most relevant pieces (this task's and the user's earlier ones) for ``query``,
+        except this task's ``exclude_ticks`` (those the prompt quotes already)."""
         k = self._memory.config.recall_k
         if k <= 0:
             return []
@@ -204,7 +205,7 @@ class TaskMemory:
         if not len(self._index):
             return []
         [vector] = await self._memory.embed([query])
-        exclude = (self.task_id, exclude_tick) if exclude_tick is not None else None
+        exclude = {(self.task_id, tick) for tick in exclude_ticks}
         return self._index.top(vector, k, exclude=exclude)
 
     async def close(self) -> None:

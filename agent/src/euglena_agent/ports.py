@@ -15,9 +15,13 @@ from euglena_agent.actions import Action
 
 @dataclass(frozen=True, slots=True)
 class Observation:
+    """One tick as the model lived it: what it said and did, and what came of it."""
+
     tick: int
-    action: str
+    action: str  # Action.describe(), or "invalid"
     text: str
+    act: Action | None = None
+    said: str = ""  # the model's own words beside the action (or its invalid reply)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +63,16 @@ class ModelRequest:
 class ModelReply:
     action: Action
     usage: Usage = field(default_factory=Usage)
+    said: str = ""
+    ignored: tuple[str, ...] = ()  # further actions of the same reply, not run
+    requests: int = 1  # HTTP requests it took (a refused feature is retried without it)
+
+
+@dataclass(frozen=True, slots=True)
+class ModelAnswer:
+    text: str
+    usage: Usage = field(default_factory=Usage)
+    requests: int = 1
 
 
 class ChatModel(Protocol):
@@ -67,6 +81,10 @@ class ChatModel(Protocol):
 
     async def decide(self, request: ModelRequest) -> ModelReply:
         """One action for the tick; raise ModelError, or MalformedOutput (with usage spent)."""
+        ...
+
+    async def answer(self, request: ModelRequest) -> ModelAnswer:
+        """A plain-text final answer, with no tools (when the tick budget ran out)."""
         ...
 
 

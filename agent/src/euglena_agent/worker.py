@@ -23,7 +23,7 @@ from euglena_agent.memory_store import ChromaStore
 from euglena_agent.memory_writer import MemoryWriter
 from euglena_agent.metrics import AgentMetrics
 from euglena_agent.model.offline import OfflineModel
-from euglena_agent.model.openai import OpenAIChatModel
+from euglena_agent.model.openai import ModelOptions, OpenAIChatModel
 from euglena_agent.ports import ChatModel
 from euglena_agent.presence import WorkerPresence
 from euglena_agent.settings import AgentSettings
@@ -94,15 +94,27 @@ class Worker:
 def build_model(
     settings: AgentSettings, http: httpx.AsyncClient, metrics: AgentMetrics
 ) -> ChatModel:
-    if not settings.model_api_url:
-        log.warning("MODEL_API_URL is unset: using the offline stand-in model (no real LLM)")
+    if settings.offline:
+        log.warning(
+            "using the offline stand-in model (no LLM: canned answers from what it observes)"
+        )
         return OfflineModel()
+    options = ModelOptions(
+        tool_calling=settings.model_tool_calling,
+        tool_choice_required=settings.model_tool_choice == "required",
+        json_mode=settings.model_json_mode,
+        temperature=settings.model_temperature,
+        top_p=settings.model_top_p,
+        max_tokens=settings.model_max_tokens,
+        seed=settings.model_seed,
+        extra_body=settings.model_extra_body,
+    )
     return OpenAIChatModel(
         http,
         base_url=settings.model_api_url,
         model=settings.model_name,
         api_key=settings.model_api_key.get_secret_value(),
-        tool_calling=settings.model_tool_calling,
+        options=options,
         metrics=metrics,
     )
 
@@ -175,7 +187,13 @@ async def build_worker(settings: AgentSettings) -> AsyncIterator[Worker]:
             Toolbox(search=search, visitor=visitor),
             memory,
             metrics,
-            LoopConfig(max_observation_chars=settings.observation_max_chars),
+            LoopConfig(
+                max_observation_chars=settings.observation_max_chars,
+                model_attempts=settings.model_attempts,
+                conversation_turns=settings.conversation_turns,
+                prompt_token_budget=settings.prompt_token_budget,
+                retry_after_max_seconds=settings.model_retry_after_max_seconds,
+            ),
         )
         service = MandateService(
             status=status,

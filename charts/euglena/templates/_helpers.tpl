@@ -200,6 +200,12 @@ seccompProfile:
 {{- if and .Values.rabbitmq.enabled (le (int64 .Values.rabbitmq.consumerTimeoutMs) (mul (int64 .Values.agent.taskTimeoutSeconds) 1000)) }}
 {{- fail (printf "rabbitmq.consumerTimeoutMs (%d) must exceed agent.taskTimeoutSeconds (%d s), or RabbitMQ closes the channel of a worker busy with a long task" (int64 .Values.rabbitmq.consumerTimeoutMs) (int .Values.agent.taskTimeoutSeconds)) }}
 {{- end }}
+{{- if and .Values.agent.enabled (not .Values.agent.model.apiUrl) (not .Values.agent.model.offline) }}
+{{- fail "agent.model.apiUrl is not set: agents need an OpenAI-compatible chat-completions endpoint, e.g. --set agent.model.apiUrl=https://api.openai.com/v1 (key in secrets.modelApiKey) or a vLLM, Ollama or llama.cpp server's .../v1. To run the offline stand-in model on purpose (canned answers, no LLM), set agent.model.offline=true." }}
+{{- end }}
+{{- if and .Values.agent.model.apiUrl .Values.agent.model.offline }}
+{{- fail "agent.model.apiUrl is set and agent.model.offline is true: choose the model or the offline stand-in" }}
+{{- end }}
 {{- if not .Values.secrets.existingSecret }}
 {{- if and (not .Values.redis.enabled) (not .Values.redis.external.url) }}
 {{- fail "redis.enabled is false: set redis.external.url or secrets.existingSecret with REDIS_URL" }}

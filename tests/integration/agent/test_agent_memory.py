@@ -35,15 +35,16 @@ async def test_fact_observed_at_tick_1_is_in_the_prompt_at_tick_3(
 ) -> None:
     mandate = "What is the national bird of Zubrowka?"
     _world(agents, search, web, mandate)
-    await agents.start_worker()
+    # the conversation shows the last tick only: tick 1 has to come back from memory
+    await agents.start_worker(conversation_turns=1)
     task = await agents.submit(agents.task(mandate))
 
     done = await agents.finished(task)
 
     assert done.status is TaskStatus.COMPLETED
     tick3 = agents.llm.prompts(mandate)[2]
-    latest, _, recalled = tick3.partition(MEMORY_HEADING)
-    assert "Latest observation (tick 2)" in latest and FACT not in latest
+    conversation, _, recalled = tick3.partition(MEMORY_HEADING)
+    assert "Result of tick 2" in conversation and FACT not in conversation
     assert FACT in recalled
 
 

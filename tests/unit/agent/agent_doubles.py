@@ -12,13 +12,20 @@ from euglena.messages import TaskMessage
 from euglena.task import Task, new_task
 from euglena_agent.actions import Action, ActionName
 from euglena_agent.embeddings import HashingEmbedder
-from euglena_agent.errors import ModelError
+from euglena_agent.errors import MalformedOutput, ModelError
 from euglena_agent.loop import AgentLoop, LoopConfig
 from euglena_agent.mandates import MandateService
 from euglena_agent.memory import Memory, MemoryConfig
 from euglena_agent.memory_writer import MemoryWriter
 from euglena_agent.metrics import AgentMetrics
-from euglena_agent.ports import MemoryRecord, ModelReply, ModelRequest, SearchHit, Usage
+from euglena_agent.ports import (
+    MemoryRecord,
+    ModelAnswer,
+    ModelReply,
+    ModelRequest,
+    SearchHit,
+    Usage,
+)
 from euglena_agent.presence import WorkerPresence
 from euglena_agent.status import StatusManager
 from euglena_agent.tools.toolbox import Toolbox
@@ -44,19 +51,32 @@ def answer(text: str) -> Action:
 
 
 class ScriptedModel:
-    """A chat model that plays a script: each ``decide`` takes the next step (an action, or an
-    exception to raise); past the end it thinks. ``requests`` keeps what it was asked;
-    ``before(request)``, when set, runs first (what happens elsewhere while the model thinks)."""
+    """A chat model that plays a script: each ``decide`` takes the next step (an action, a
+    reply, or an exception to raise); past the end it thinks. ``requests`` keeps what it was
+    asked; ``before(request)``, when set, runs first (what happens elsewhere while the model
+    thinks). ``answer`` (the plain final answer once the ticks ran out) returns ``final``, or
+    raises it, or by default says nothing usable."""
 
     name = "scripted"
     offline = True
 
     def __init__(
-        self, *steps: Step, before: Callable[[ModelRequest], Awaitable[None]] | None = None
+        self,
+        *steps: Step | ModelReply,
+        before: Callable[[ModelRequest], Awaitable[None]] | None = None,
+        final: str | Exception | None = None,
     ) -> None:
         self.steps = list(steps)
         self.requests: list[ModelRequest] = []
+        self.answer_requests: list[ModelRequest] = []
         self.before = before
+        self.final = final
+
+    async def answer(self, request: ModelRequest) -> ModelAnswer:
+        self.answer_requests.append(request)
+        if isinstance(self.final, str):
+            return ModelAnswer(self.final, Usage(prompt_tokens=10, completion_tokens=5))
+        raise self.final or MalformedOutput("the final answer was empty")
 
     async def decide(self, request: ModelRequest) -> ModelReply:
         self.requests.append(request)
@@ -65,6 +85,8 @@ class ScriptedModel:
         step = self.steps.pop(0) if self.steps else think()
         if isinstance(step, Exception):
             raise step
+        if isinstance(step, ModelReply):
+            return step
         return ModelReply(action=step, usage=Usage(prompt_tokens=10, completion_tokens=2))
 
 
@@ -128,13 +150,15 @@ def new_memory(store: ListStore | None = None) -> Memory:
     return Memory(store, MemoryWriter(store), HashingEmbedder(), MemoryConfig(recall_k=2))
 
 
-def loop(model: ScriptedModel, *, metrics: AgentMetrics | None = None) -> AgentLoop:
+def loop(
+    model: ScriptedModel, *, metrics: AgentMetrics | None = None, config: LoopConfig | None = None
+) -> AgentLoop:
     return AgentLoop(
         model,
         Toolbox(search=Search(), visitor=Pages()),
         new_memory(),
         metrics or AgentMetrics.create(),
-        LoopConfig(model_attempts=1),
+        config or LoopConfig(model_attempts=1),
     )
 
 

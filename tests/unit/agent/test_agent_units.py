@@ -10,14 +10,14 @@ from agent_doubles import ListStore, new_memory
 
 from euglena.status import TaskStatus
 from euglena.task import Task, new_task
-from euglena_agent.actions import ActionName, parse_json_action, parse_tool_call
+from euglena_agent.actions import Action, ActionName, parse_json_action, parse_tool_call
 from euglena_agent.embeddings import HashingEmbedder
 from euglena_agent.errors import MalformedOutput, StatusUnavailable, TaskStopped
 from euglena_agent.memory import chunk
 from euglena_agent.memory_writer import MemoryWriter
 from euglena_agent.model.offline import OFFLINE_NOTICE, OfflineModel
 from euglena_agent.ports import MemoryRecord, ModelRequest, Observation, Recalled, TickContext
-from euglena_agent.prompt import FINAL_INSTRUCTION, MEMORY_HEADING, build_messages
+from euglena_agent.prompt import FINAL_INSTRUCTION, MEMORY_HEADING, PromptLimits, build_messages
 from euglena_agent.status import StatusManager
 from euglena_devkit.in_memory import InMemoryStatusStore
 
@@ -50,16 +50,27 @@ def _ctx(tick: int, **kw: object) -> TickContext:
     return TickContext(**values)  # type: ignore[arg-type]
 
 
-def test_prompt_quotes_latest_observation_and_recalled_memory_and_final_instruction() -> None:
+def test_prompt_is_a_conversation_of_own_actions_with_memory_and_final_instruction() -> None:
+    search = Action(ActionName.SEARCH, {"query": "x"})
+    think = Action(ActionName.THINK, {"thought": "hmm"})
     ctx = _ctx(
         3,
-        observations=(Observation(1, "search(query='x')", "old"), Observation(2, "think", "new")),
+        observations=(
+            Observation(1, search.describe(), "old", act=search, said="Let me look it up."),
+            Observation(2, think.describe(), "new", act=think),
+        ),
         recalled=(Recalled("the lark fact", "t", 1),),
     )
-    user = build_messages(ctx, max_chars=100)[1]["content"]
-    assert "Latest observation (tick 2)\nnew" in user
-    assert user.index(MEMORY_HEADING) < user.index("the lark fact")
-    assert FINAL_INSTRUCTION in user and "old" not in user.split(MEMORY_HEADING)[0].split("##")[-1]
+    messages = build_messages(ctx, PromptLimits(max_observation_chars=100))
+    roles = [m["role"] for m in messages]
+    assert roles == ["system", "user", "assistant", "user", "assistant", "user"]
+    # the model sees its own reasoning and actions, then what came of them
+    assert messages[2]["content"].startswith("Let me look it up.")
+    assert '{"action": "search", "args": {"query": "x"}}' in messages[2]["content"]
+    assert messages[5]["content"].startswith("Result of tick 2 (think(thought='hmm')):\nnew")
+    last = messages[-1]["content"]
+    assert last.index(MEMORY_HEADING) < last.index("the lark fact")
+    assert FINAL_INSTRUCTION in last and "Tick 3 of 3." in last
 
 
 async def test_offline_model_is_deterministic_and_announces_itself() -> None:
@@ -171,7 +182,7 @@ async def test_task_memory_recalls_earlier_ticks_in_process_and_writes_once_at_t
     await working.add(tick=1, action="search", text="The national bird of Zubrowka is the lark.")
     await working.add(tick=2, action="visit", text="Diesel engines compress air.")
 
-    recalled = await working.recall("national bird of Zubrowka", exclude_tick=2)
+    recalled = await working.recall("national bird of Zubrowka", exclude_ticks=[2])
 
     assert [r.text for r in recalled] == ["The national bird of Zubrowka is the lark."]
     assert store.writes == 0  # nothing written while the task runs

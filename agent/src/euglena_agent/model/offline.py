@@ -10,10 +10,10 @@ from __future__ import annotations
 import re
 
 from euglena_agent.actions import Action, ActionName
-from euglena_agent.ports import ModelReply, ModelRequest, TickContext, Usage
+from euglena_agent.ports import ModelAnswer, ModelReply, ModelRequest, TickContext, Usage
 from euglena_agent.prompt import estimate_tokens
 
-OFFLINE_NOTICE = "[offline stand-in model: MODEL_API_URL is not set]"
+OFFLINE_NOTICE = "[offline stand-in model: no LLM wrote this answer]"
 _URL = re.compile(r"https?://[^\s)\"'>\]]+")
 
 
@@ -27,6 +27,13 @@ class OfflineModel:
         return ModelReply(
             action=action,
             usage=Usage(prompt_tokens=prompt, completion_tokens=estimate_tokens(action.argument)),
+        )
+
+    async def answer(self, request: ModelRequest) -> ModelAnswer:
+        text = _answer(request.context)
+        prompt = sum(estimate_tokens(str(m.get("content", ""))) for m in request.messages)
+        return ModelAnswer(
+            text=text, usage=Usage(prompt_tokens=prompt, completion_tokens=estimate_tokens(text))
         )
 
 
