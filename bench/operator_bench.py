@@ -22,8 +22,8 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from collections.abc import Callable
+from contextlib import ExitStack
 from pathlib import Path
 
 import aio_pika
@@ -34,9 +34,11 @@ import yaml
 from euglena.messages import MANDATES_QUEUE, mandates_queue_arguments
 from euglena.settings import DEV_JWT_SECRET
 from euglena_devkit.cluster import LocalCluster, tools_bin_dir
-from euglena_devkit.gateway import gateway_env
+from euglena_devkit.local_gateway import gateway_env
 from euglena_devkit.services import PostgresServer, RabbitMQServer, RedisServer, free_port
-from euglena_gateway.devtokens import mint_service_token
+from euglena_devkit.supervisor import Supervisor
+from euglena_devkit.tokens import mint_service_token
+from euglena_devkit.waiting import eventually
 
 REPO = Path(__file__).resolve().parents[1]
 POLL_SECONDS = 5
@@ -57,28 +59,10 @@ def kubectl(cluster: LocalCluster, *args: str, stdin: str | None = None) -> str:
 
 
 def wait_for(check: Callable[[], bool], timeout: float, what: str, step: float = 0.05) -> float:
+    """Seconds until ``check`` holds (polled by the devkit's one polling helper)."""
     start = time.monotonic()
-    while not check():
-        if time.monotonic() - start > timeout:
-            raise TimeoutError(what)
-        time.sleep(step)
+    eventually(check, timeout, what, interval=step)
     return time.monotonic() - start
-
-
-@contextmanager
-def process(cmd: list[str], env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    with log.open("wb") as sink:
-        proc = subprocess.Popen(
-            cmd, env={**os.environ, **env}, stdout=sink, stderr=subprocess.STDOUT
-        )
-    try:
-        yield proc
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 def rss_mb(pid: int) -> tuple[float, float]:
@@ -271,13 +255,13 @@ def main() -> None:
             redis_url=redis.url, rabbitmq_url=rabbit.amqp_url, database_url=postgres.dsn
         )
         port = free_port()
-        gateway_proc = stack.enter_context(
-            process(
-                [sys.executable, "-m", "euglena_gateway"],
-                {**env, "GATEWAY_PORT": str(port)},
-                workdir / "gw.log",
-            )
-        )
+        procs = Supervisor(workdir)
+        stack.callback(procs.stop_all, 30.0)
+        gateway_proc = procs.start(
+            "gw",
+            [sys.executable, "-m", "euglena_gateway"],
+            env={**os.environ, **env, "GATEWAY_PORT": str(port)},
+        ).process
         gateway = f"http://127.0.0.1:{port}"
         wait_for(lambda: _ok(f"{gateway}/ready"), 60, "gateway ready", step=0.2)
         user = asyncio.run(create_user(postgres.dsn))
@@ -291,11 +275,11 @@ def main() -> None:
             "LIVENESS_PORT": str(free_port()),
             "METRICS_PORT": str(free_port()),
         }
-        operator = stack.enter_context(
-            process(
-                [sys.executable, "-m", "euglena_operator"], operator_env, workdir / "operator.log"
-            )
-        )
+        operator = procs.start(
+            "operator",
+            [sys.executable, "-m", "euglena_operator"],
+            env={**os.environ, **operator_env},
+        ).process
         wait_for(
             lambda: _ok(f"http://127.0.0.1:{operator_env['LIVENESS_PORT']}/healthz"),
             60,

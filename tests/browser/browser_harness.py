@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
-from euglena_devkit.gateway import RunningGateway
+from euglena_devkit.local_gateway import RunningGateway
 from euglena_devkit.services import free_port
 
 REPO = Path(__file__).resolve().parents[2]

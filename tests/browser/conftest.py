@@ -23,7 +23,7 @@ from browser_harness import (
 )
 
 from euglena_devkit.fakes import FakeModelServer, tool
-from euglena_devkit.gateway import RunningGateway, running_gateway
+from euglena_devkit.local_gateway import RunningGateway, running_gateway
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,7 @@ import pytest
 from browser_harness import Agents, Browser, dev_sign_in
 
 from euglena_devkit.fakes import FakeModelServer
-from euglena_devkit.gateway import RunningGateway
+from euglena_devkit.local_gateway import RunningGateway
 
 pytestmark = pytest.mark.browser
 

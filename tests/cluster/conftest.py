@@ -2,7 +2,7 @@
 kwok with fake nodes) per test session, from the binaries ``make k8s-tools`` caches.
 
 Fixtures:
-    k8s_cluster    session  ``euglena_devkit.cluster_testing.K8sCluster``: ``.kubeconfig``,
+    k8s_cluster    session  ``euglena_devkit.cluster.testing.K8sCluster``: ``.kubeconfig``,
                             ``.server``, ``.bin_dir``, ``.ca_file``, ``.node_names``,
                             ``.kubectl_cmd(*args)``, ``.helm_cmd(*args)``,
                             ``.kubectl(*args, input=...)``, ``.api_client()``, ``.env()``,
@@ -35,7 +35,7 @@ from euglena_devkit.cluster import (
     tools_bin_dir,
     tools_built,
 )
-from euglena_devkit.cluster_testing import K8sCluster
+from euglena_devkit.cluster.testing import K8sCluster
 
 CLUSTER_DIR = Path(__file__).parent
 LOGS_ARTIFACTS = REPO_ROOT / "test-artifacts" / "cluster-logs"

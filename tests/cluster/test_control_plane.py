@@ -11,7 +11,8 @@ import pytest
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
-from euglena_devkit.cluster_testing import K8sCluster, eventually
+from euglena_devkit.cluster.testing import K8sCluster
+from euglena_devkit.waiting import eventually
 
 pytestmark = pytest.mark.cluster
 

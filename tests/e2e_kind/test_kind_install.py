@@ -15,9 +15,9 @@ import pytest
 import yaml
 
 from euglena.settings import DEV_JWT_SECRET
-from euglena_devkit.cluster_testing import eventually
 from euglena_devkit.services import supabase_sql_files
-from euglena_gateway.devtokens import mint_service_token
+from euglena_devkit.tokens import mint_service_token
+from euglena_devkit.waiting import eventually
 
 REPO = Path(__file__).resolve().parents[2]
 CHART = REPO / "charts" / "euglena"

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from euglena_devkit.gateway import RunningGateway, running_gateway
+from euglena_devkit.local_gateway import RunningGateway, running_gateway
 
 GatewayFactory = Callable[..., AbstractAsyncContextManager[RunningGateway]]
 

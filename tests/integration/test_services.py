@@ -27,8 +27,8 @@ from euglena_devkit.services import (
     RabbitMQServer,
     ScrapeTarget,
     port_accepts,
-    wait_until,
 )
+from euglena_devkit.waiting import eventually
 
 
 def _vhost_of(amqp_url: str) -> str:
@@ -214,7 +214,7 @@ def test_cli_up_detached_env_and_down(tmp_path: Path, repo_root: Path) -> None:
     assert not (state_dir / "env").exists()
     redis_port = urllib.parse.urlsplit(printed["REDIS_URL"]).port
     assert redis_port is not None
-    assert wait_until(lambda: not port_accepts(redis_port), 10)
+    eventually(lambda: not port_accepts(redis_port), 10, "Redis to stop listening")
 
 
 def test_prometheus_scrapes_a_target_and_answers_queries(tmp_path: Path) -> None:
@@ -225,7 +225,7 @@ def test_prometheus_scrapes_a_target_and_answers_queries(tmp_path: Path) -> None
         def scraped() -> bool:
             return bool(prometheus.query('up{job="prometheus"} == 1'))
 
-        assert wait_until(scraped, 30, interval=0.2)
+        eventually(scraped, 30, "Prometheus to scrape itself", interval=0.2)
 
 
 def test_chroma_stores_and_finds_an_embedding(chroma_server: ChromaServer) -> None:

@@ -26,7 +26,6 @@ import yaml
 
 from euglena.settings import DEV_JWT_SECRET
 from euglena_devkit.cluster import LocalCluster, tools_bin_dir, tools_built
-from euglena_devkit.cluster_testing import eventually
 from euglena_devkit.fakes import FakeModelServer
 from euglena_devkit.services import (
     LocalServices,
@@ -35,7 +34,8 @@ from euglena_devkit.services import (
     ServiceError,
     free_port,
 )
-from euglena_gateway.devtokens import mint_service_token
+from euglena_devkit.tokens import mint_service_token
+from euglena_devkit.waiting import eventually
 
 REPO = Path(__file__).resolve().parents[2]
 NAMESPACE = "observability"

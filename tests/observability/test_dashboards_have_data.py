@@ -14,7 +14,7 @@ import yaml
 from obs_platform import NAMESPACE, REPO, Platform, unique
 
 from euglena.settings import DEV_JWT_SECRET
-from euglena_devkit.cluster_testing import eventually
+from euglena_devkit.waiting import eventually
 from euglena_gateway.devtokens import DEMO_USER_ID, mint_user_token
 
 pytestmark = [pytest.mark.integration, pytest.mark.cluster, pytest.mark.timeout(420)]

@@ -26,6 +26,8 @@ class TimedOut(AssertionError):
 
 
 class _Poll:
+    """The deadline and the verdict on each attempt, shared by both spellings."""
+
     def __init__(
         self, timeout: float, what: str, holds: Callable[[Any], bool], ignoring: tuple[type, ...]
     ) -> None:
@@ -34,22 +36,26 @@ class _Poll:
         self._what = what
         self._holds = holds
         self._ignoring = ignoring
-        self._last: str = "nothing yet"
+        self._last = "nothing yet"
+        self.value: Any = None
 
-    def done(self, value: Any) -> bool:
-        self._last = f"last value: {value!r}"
-        return self._holds(value)
-
-    def failed(self, exc: BaseException) -> None:
-        if not isinstance(exc, self._ignoring):
-            raise exc
-        self._last = f"last error: {exc!r}"
-
-    def expire(self) -> None:
+    def settled(self, attempt: tuple[Any, Exception | None]) -> bool:
+        """Whether ``attempt`` (a value, or the error ``check`` raised) ends the wait."""
+        value, error = attempt
+        if error is not None:
+            if not isinstance(error, self._ignoring):
+                raise error
+            self._last = f"last error: {error!r}"
+        else:
+            self._last = f"last value: {value!r}"
+            if self._holds(value):
+                self.value = value
+                return True
         if time.monotonic() > self._deadline:
             raise TimedOut(
                 f"timed out after {self._timeout:g}s waiting for {self._what}; {self._last}"
             )
+        return False
 
 
 def eventually(
@@ -58,20 +64,15 @@ def eventually(
     what: str = "the condition",
     *,
     holds: Callable[[T], bool] = bool,
-    interval: float = 0.05,
+    interval: float = 0.1,
     ignoring: tuple[type[BaseException], ...] = (),
 ) -> T:
     """Call ``check`` until ``holds`` its value; return it. Blocks the calling thread."""
     poll = _Poll(timeout, what, holds, ignoring)
-    while True:
-        try:
-            value = check()
-            if poll.done(value):
-                return value
-        except Exception as exc:
-            poll.failed(exc)
-        poll.expire()
+    while not poll.settled(_attempt(check)):
         time.sleep(interval)
+    result: T = poll.value
+    return result
 
 
 async def until(
@@ -80,19 +81,27 @@ async def until(
     what: str = "the condition",
     *,
     holds: Callable[[T], bool] = bool,
-    interval: float = 0.05,
+    interval: float = 0.1,
     ignoring: tuple[type[BaseException], ...] = (),
 ) -> T:
     """:func:`eventually` for a running event loop; ``check`` may be a coroutine function."""
     poll = _Poll(timeout, what, holds, ignoring)
-    while True:
-        try:
-            value = check()
-            if inspect.isawaitable(value):
-                value = await value
-            if poll.done(value):
-                return value
-        except Exception as exc:
-            poll.failed(exc)
-        poll.expire()
+    while not poll.settled(await _attempt_async(check)):
         await asyncio.sleep(interval)
+    result: T = poll.value
+    return result
+
+
+def _attempt(check: Callable[[], Any]) -> tuple[Any, Exception | None]:
+    try:
+        return check(), None
+    except Exception as exc:
+        return None, exc
+
+
+async def _attempt_async(check: Callable[[], Any]) -> tuple[Any, Exception | None]:
+    try:
+        value = check()
+        return (await value if inspect.isawaitable(value) else value), None
+    except Exception as exc:
+        return None, exc

@@ -1,4 +1,6 @@
-"""Local development tokens, signed with the local HS256 secret like Supabase Auth would."""
+"""The developer sign-in's tokens (``POST /dev/token``, only with ``EUGLENA_ENV=dev``), signed
+with the local HS256 secret like Supabase Auth would. (Service-role tokens for tests and local
+runs are the devkit's: ``euglena_devkit.tokens``.)"""
 
 from __future__ import annotations
 
@@ -27,10 +29,4 @@ def mint_user_token(secret: str, user_id: uuid.UUID, *, ttl_seconds: int = 12 * 
         "iat": now,
         "exp": now + ttl_seconds,
     }
-    return jwt.encode(claims, secret, algorithm="HS256")
-
-
-def mint_service_token(secret: str, *, ttl_seconds: int = 365 * 24 * 3600) -> str:
-    now = int(time.time())
-    claims = {"role": "service_role", "iss": "euglena-local", "iat": now, "exp": now + ttl_seconds}
     return jwt.encode(claims, secret, algorithm="HS256")

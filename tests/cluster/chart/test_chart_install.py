@@ -19,7 +19,8 @@ from typing import Any
 import pytest
 import yaml
 
-from euglena_devkit.cluster_testing import K8sCluster, eventually
+from euglena_devkit.cluster.testing import K8sCluster
+from euglena_devkit.waiting import eventually
 
 pytestmark = pytest.mark.cluster
 

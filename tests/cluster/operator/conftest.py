@@ -15,7 +15,7 @@ import pytest
 import yaml
 from kubernetes import client
 
-from euglena_devkit.cluster_testing import K8sCluster
+from euglena_devkit.cluster.testing import K8sCluster
 
 REPO = Path(__file__).resolve().parents[3]
 CRDS = REPO / "crds"

@@ -16,13 +16,14 @@ import pytest
 import redis
 import yaml
 from kubernetes import client
-from operator_kit import OperatorProcess, kubectl_json, running_operator, until
+from operator_kit import OperatorProcess, kubectl_json, running_operator
 
 from euglena.keys import DEFAULT_WORKER_STATUS_SET_KEY, worker_status_key
 from euglena.messages import mandates_queue_arguments
 from euglena.task import utcnow
 from euglena.workers import WorkerState, WorkerStatus
-from euglena_devkit.cluster_testing import K8sCluster
+from euglena_devkit.cluster.testing import K8sCluster
+from euglena_devkit.waiting import until
 
 pytestmark = pytest.mark.cluster
 

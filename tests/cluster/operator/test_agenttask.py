@@ -6,8 +6,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import signal
-import subprocess
 import sys
 import time
 import uuid
@@ -24,11 +22,13 @@ import yaml
 from operator_kit import OperatorProcess, kubectl_json, running_operator
 
 from euglena.settings import DEV_JWT_SECRET
-from euglena_devkit.cluster_testing import K8sCluster, eventually
+from euglena_devkit.cluster.testing import K8sCluster
 from euglena_devkit.fakes.model import FakeModelServer, tool
-from euglena_devkit.gateway import gateway_env
+from euglena_devkit.local_gateway import gateway_env
 from euglena_devkit.services import free_port
-from euglena_gateway.devtokens import mint_service_token
+from euglena_devkit.supervisor import Supervisor
+from euglena_devkit.tokens import mint_service_token
+from euglena_devkit.waiting import eventually
 
 pytestmark = pytest.mark.cluster
 
@@ -42,7 +42,6 @@ class Stack:
     service_token: str
     user_id: uuid.UUID
     operator: OperatorProcess
-    agents: list[subprocess.Popen[bytes]]
 
     def task(self, correlation_id: str) -> dict[str, Any]:
         response = httpx.get(
@@ -52,27 +51,6 @@ class Stack:
         )
         response.raise_for_status()
         return dict(response.json())
-
-
-def _spawn(module: str, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    with log.open("wb") as sink:
-        return subprocess.Popen(
-            [sys.executable, "-m", module],
-            env={**os.environ, **env},
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 async def _create_user(dsn: str) -> uuid.UUID:
@@ -118,32 +96,30 @@ def stack(
         redis_url=redis_server.url, rabbitmq_url=amqp_url, database_url=postgres_server.dsn
     )
     port = free_port()
-    gateway = _spawn("euglena_gateway", {**env, "GATEWAY_PORT": str(port)}, workdir / "gateway.log")
     url = f"http://127.0.0.1:{port}"
-    agents: list[subprocess.Popen[bytes]] = []
+    procs = Supervisor(workdir)
+    gateway = {**os.environ, **env, "GATEWAY_PORT": str(port)}
+    procs.start("gateway", _module("euglena_gateway"), env=gateway)
+
+    def gateway_ready() -> bool:
+        procs.check(waiting_for="the gateway's /ready")
+        return httpx.get(f"{url}/ready", timeout=2).status_code == 200
+
     try:
-        eventually(
-            lambda: _ok(f"{url}/ready") or _exited(gateway, workdir / "gateway.log"),
-            60,
-            "the gateway's /ready",
-        )
+        eventually(gateway_ready, 60, "the gateway's /ready", ignoring=(httpx.HTTPError,))
         for i in range(2):
-            agents.append(
-                _spawn(
-                    "euglena_agent",
-                    {
-                        "EUGLENA_ENV": "dev",
-                        "REDIS_URL": redis_server.url,
-                        "RABBITMQ_URL": amqp_url,
-                        "MODEL_API_URL": model_server.url,
-                        "HEALTH_PORT": str(free_port()),
-                        "CHROMA_PATH": str(workdir / f"chroma-{i}"),
-                        "WORKER_ID": f"agent-{i}",
-                        "POD_NAME": f"agent-{i}",
-                    },
-                    workdir / f"agent-{i}.log",
-                )
-            )
+            agent = {
+                **os.environ,
+                "EUGLENA_ENV": "dev",
+                "REDIS_URL": redis_server.url,
+                "RABBITMQ_URL": amqp_url,
+                "MODEL_API_URL": model_server.url,
+                "HEALTH_PORT": str(free_port()),
+                "CHROMA_PATH": str(workdir / f"chroma-{i}"),
+                "WORKER_ID": f"agent-{i}",
+                "POD_NAME": f"agent-{i}",
+            }
+            procs.start(f"agent-{i}", _module("euglena_agent"), env=agent)
         token = mint_service_token(DEV_JWT_SECRET)
         with running_operator(
             operator_kubeconfig,
@@ -156,27 +132,17 @@ def stack(
             REDIS_URL=redis_server.url,
             CANCEL_TIMEOUT_SECONDS="3",
         ) as operator:
-            yield Stack(url, token, user_id, operator, agents)
+            yield Stack(url, token, user_id, operator)
     finally:
-        for proc in [*agents, gateway]:
-            _stop(proc)
+        procs.stop_all(grace=30)
         for log in sorted(workdir.glob("*.log")):
             sys.stderr.write(f"\n--- {log.name} ---\n{log.read_text(errors='replace')[-3000:]}\n")
         with contextlib.suppress(Exception):
             rabbitmq_server.delete_vhost(vhost)
 
 
-def _ok(url: str) -> bool:
-    try:
-        return httpx.get(url, timeout=2).status_code == 200
-    except httpx.HTTPError:
-        return False
-
-
-def _exited(proc: subprocess.Popen[bytes], log: Path) -> bool:
-    if proc.poll() is not None:
-        raise AssertionError(f"process exited:\n{log.read_text(errors='replace')[-3000:]}")
-    return False
+def _module(name: str) -> list[str]:
+    return [sys.executable, "-m", name]
 
 
 def get_task(cluster: K8sCluster, namespace: str, name: str) -> dict[str, Any]:

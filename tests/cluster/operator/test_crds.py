@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from euglena_devkit.cluster_testing import K8sCluster
+from euglena_devkit.cluster.testing import K8sCluster
 
 pytestmark = pytest.mark.cluster
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from euglena_devkit.cluster_testing import K8sCluster
+from euglena_devkit.cluster.testing import K8sCluster
 
 pytestmark = pytest.mark.cluster
 

@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
@@ -119,11 +118,7 @@ class WorkerProcess:
         self.proc.send_signal(signal.SIGTERM)
 
     async def exited(self, timeout: float = 60) -> int:
-        deadline = time.monotonic() + timeout
-        while self.proc.poll() is None:
-            if time.monotonic() > deadline:
-                raise AssertionError(f"worker did not exit: {self.log()}")
-            await asyncio.sleep(0.05)
+        await until(lambda: self.proc.poll() is not None, timeout, f"worker {self.id} to exit")
         return self.proc.returncode
 
     def close(self) -> None:

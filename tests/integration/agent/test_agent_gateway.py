@@ -11,7 +11,7 @@ from agent_harness import AgentHarness
 from euglena.keys import task_key
 from euglena_devkit.fakes import FakeSearchServer, FakeWebServer, Hit, tool
 from euglena_devkit.fakes.web import article
-from euglena_devkit.gateway import RunningGateway
+from euglena_devkit.local_gateway import RunningGateway
 from euglena_devkit.waiting import until
 
 

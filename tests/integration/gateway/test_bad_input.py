@@ -8,7 +8,7 @@ import jwt
 import pytest
 
 from euglena.settings import DEV_JWT_SECRET
-from euglena_devkit.gateway import RunningGateway
+from euglena_devkit.local_gateway import RunningGateway
 
 USER = "user"  # replaced by a real user id in the test
 OK = {"mandate": "find X", "max_ticks": 3}

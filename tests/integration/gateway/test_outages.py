@@ -6,7 +6,7 @@ import asyncpg
 import httpx
 from redis.asyncio import Redis
 
-from euglena_devkit.gateway import RunningGateway
+from euglena_devkit.local_gateway import RunningGateway
 
 MANDATE = {"mandate": "survive an outage", "max_ticks": 2}
 

@@ -11,7 +11,7 @@ from redis.asyncio import Redis
 
 from euglena.adapters.redis_status import RedisStatusStore
 from euglena.status import TaskStatus
-from euglena_devkit.gateway import RunningGateway
+from euglena_devkit.local_gateway import RunningGateway
 
 
 async def test_twenty_concurrent_submissions_cannot_jointly_exceed_the_quota(

@@ -11,7 +11,7 @@ from euglena.adapters.redis_status import RedisStatusStore
 from euglena.keys import TASK_TTL_SECONDS, task_key
 from euglena.status import TaskStatus
 from euglena.task import Task
-from euglena_devkit.gateway import RunningGateway
+from euglena_devkit.local_gateway import RunningGateway
 from euglena_devkit.waiting import until
 
 

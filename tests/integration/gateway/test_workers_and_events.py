@@ -12,7 +12,7 @@ from euglena.keys import DEFAULT_WORKER_STATUS_SET_KEY
 from euglena.status import TaskStatus
 from euglena.task import utcnow
 from euglena.workers import WorkerStatus
-from euglena_devkit.gateway import RunningGateway
+from euglena_devkit.local_gateway import RunningGateway
 
 
 async def test_agents_count_counts_live_workers_and_cleans_stale_entries(

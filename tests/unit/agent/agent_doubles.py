@@ -145,9 +145,15 @@ class ListStore:
         return [r for r in self.records if r.user_id == user_id][:n]
 
 
+WRITERS: list[MemoryWriter] = []
+"""Every memory writer a test made; conftest closes them (their background task) after it."""
+
+
 def new_memory(store: ListStore | None = None) -> Memory:
     store = store or ListStore()
-    return Memory(store, MemoryWriter(store), HashingEmbedder(), MemoryConfig(recall_k=2))
+    writer = MemoryWriter(store)
+    WRITERS.append(writer)
+    return Memory(store, writer, HashingEmbedder(), MemoryConfig(recall_k=2))
 
 
 def loop(

@@ -20,7 +20,7 @@ def test_a_refused_configuration_is_one_critical_line_and_exit_code_2(
     with caplog.at_level(logging.DEBUG), pytest.raises(SystemExit) as stopped:
         load_settings(GatewaySettings)
     assert stopped.value.code == 2
-    (record,) = caplog.records
+    (record,) = [r for r in caplog.records if r.name == "euglena.settings"]
     assert record.levelno == logging.CRITICAL and not record.exc_info
     assert "SUPABASE_JWT_SECRET must be set" in record.getMessage()
 

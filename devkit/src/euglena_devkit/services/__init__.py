@@ -64,7 +64,6 @@ from euglena_devkit.services.procs import (
     free_port,
     pid_alive,
     port_accepts,
-    wait_until,
 )
 from euglena_devkit.services.prometheus import PrometheusServer, ScrapeTarget
 from euglena_devkit.services.rabbitmq import RabbitMQServer
@@ -93,5 +92,4 @@ __all__ = [
     "port_accepts",
     "redis_command",
     "supabase_sql_files",
-    "wait_until",
 ]

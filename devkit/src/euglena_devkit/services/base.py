@@ -17,7 +17,8 @@ from types import TracebackType
 from typing import ClassVar, Self
 
 from euglena_devkit.services.errors import ServiceStartError
-from euglena_devkit.services.procs import Account, signal_group, tail_file, wait_until
+from euglena_devkit.services.procs import Account, signal_group, tail_file
+from euglena_devkit.waiting import TimedOut, eventually
 
 log = logging.getLogger(__name__)
 
@@ -172,11 +173,13 @@ class LocalServer(abc.ABC):
         def ready_or_exited() -> bool:
             return proc.poll() is not None or self._ready()
 
-        if not wait_until(ready_or_exited, self.startup_timeout):
+        try:
+            eventually(ready_or_exited, self.startup_timeout, f"{self.name} to be ready")
+        except TimedOut:
             raise ServiceStartError(
                 f"{self.name} was not ready after {self.startup_timeout:.0f} s; "
                 f"log {self.log_path}:\n{self.log_tail()}"
-            )
+            ) from None
         if proc.poll() is not None:
             raise ServiceStartError(
                 f"{self.name} exited with status {proc.returncode} while starting; "

@@ -36,7 +36,8 @@ from typing import Any
 
 from euglena_devkit.services.bundle import LocalServices
 from euglena_devkit.services.errors import ServiceError
-from euglena_devkit.services.procs import pid_alive, signal_group, tail_file, wait_until
+from euglena_devkit.services.procs import pid_alive, signal_group, tail_file
+from euglena_devkit.waiting import TimedOut, eventually
 
 _STATE_FILE = "state.json"
 _ENV_FILE = "env"
@@ -148,7 +149,8 @@ def _cmd_up_detached(args: argparse.Namespace, state_dir: Path) -> int:
         state = _read_state(state_dir)
         return proc.poll() is not None or (state is not None and state.get("pid") == proc.pid)
 
-    wait_until(settled, 300.0, interval=0.1)
+    with contextlib.suppress(TimedOut):
+        eventually(settled, 300.0, "the services' supervisor to settle", interval=0.1)
     state = _read_state(state_dir)
     if proc.poll() is not None or state is None:
         if proc.poll() is None:
@@ -185,7 +187,9 @@ def _cmd_down(args: argparse.Namespace) -> int:
     pid = int(state["pid"])
     if pid_alive(pid):
         os.kill(pid, signal.SIGTERM)
-        if not wait_until(lambda: not pid_alive(pid), 120.0, interval=0.1):
+        try:
+            eventually(lambda: not pid_alive(pid), 120.0, f"pid {pid} to stop", interval=0.1)
+        except TimedOut:
             os.kill(pid, signal.SIGKILL)
     _kill_leftovers(state)
     _clear_state(state_dir)

@@ -1,4 +1,4 @@
-"""Process, port and polling helpers shared by the local servers (and the cluster's processes)."""
+"""Process and port helpers shared by the local servers (and the devkit's supervisor)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,7 @@ import shutil
 import socket
 import stat
 import threading
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +16,6 @@ from euglena_devkit.services.errors import ServiceUnavailable
 
 HOST = "127.0.0.1"
 INSTALL_HINT = "hack/install-deps.sh installs all of them"
-_POLL_INTERVAL = 0.05
 
 _port_lock = threading.Lock()
 _ports_handed_out: set[int] = set()
@@ -82,19 +80,6 @@ def pid_alive(pid: int) -> bool:
             return False
         return True
     return proc_stat.rpartition(")")[2].split()[0] != "Z"
-
-
-def wait_until(
-    condition: Callable[[], bool], timeout: float, interval: float = _POLL_INTERVAL
-) -> bool:
-    """Poll ``condition`` until it holds (True) or ``timeout`` seconds pass (False)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        if condition():
-            return True
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(interval)
 
 
 @dataclass(frozen=True)

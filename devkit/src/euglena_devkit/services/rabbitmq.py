@@ -20,8 +20,8 @@ from euglena_devkit.services.procs import (
     port_accepts,
     signal_group,
     tail_file,
-    wait_until,
 )
+from euglena_devkit.waiting import TimedOut, eventually
 
 # Queue counters in the management API normally lag by up to 5 s (Ra tick, 5 s samples);
 # tests and the operator's autoscaling read them, so refresh them every second.
@@ -154,10 +154,12 @@ class RabbitMQServer(LocalServer):
             self._env(),
             self.base_dir / "epmd.log",
         )
-        if not wait_until(lambda: port_accepts(self.epmd_port), 10.0):
+        try:
+            eventually(lambda: port_accepts(self.epmd_port), 10.0, "epmd to listen")
+        except TimedOut:
             raise ServiceStartError(
                 f"epmd did not listen on {self.epmd_port}:\n{tail_file(self.base_dir / 'epmd.log')}"
-            )
+            ) from None
 
     def _after_stop(self) -> None:
         epmd, self._epmd_proc = self._epmd_proc, None

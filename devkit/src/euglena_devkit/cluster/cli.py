@@ -7,6 +7,7 @@ State lives in ``<repo>/.run/cluster/`` (``state.json``, kubeconfig, certificate
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import shutil
@@ -16,14 +17,10 @@ import time
 
 import httpx
 
-from euglena_devkit.cluster import (
-    REPO_ROOT,
-    LocalCluster,
-    build_tools,
-    tools_bin_dir,
-    tools_built,
-)
-from euglena_devkit.cluster_procs import ClusterError
+from euglena_devkit.cluster.errors import ClusterError
+from euglena_devkit.cluster.local import LocalCluster
+from euglena_devkit.cluster.tools import REPO_ROOT, build_tools, tools_bin_dir, tools_built
+from euglena_devkit.waiting import TimedOut, eventually
 
 STATE_DIR = REPO_ROOT / ".run" / "cluster"
 STATE_FILE = STATE_DIR / "state.json"
@@ -51,6 +48,10 @@ def _is_ours(pid: int, bin_dir: str) -> bool:
     return exe.startswith(bin_dir.rstrip("/") + "/")
 
 
+def _gone(pid: int, bin_dir: str) -> bool:
+    return not _is_ours(pid, bin_dir)
+
+
 def _running(state: dict[str, object]) -> bool:
     try:
         # /readyz is public; a loopback probe needs no CA (the kubeconfig carries it).
@@ -69,10 +70,9 @@ def _stop(state: dict[str, object]) -> None:
         if not isinstance(pid, int) or not _is_ours(pid, bin_dir):
             continue
         os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + 10
-        while _is_ours(pid, bin_dir) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        if _is_ours(pid, bin_dir):
+        try:
+            eventually(functools.partial(_gone, pid, bin_dir), 10, f"{name} to stop")
+        except TimedOut:
             os.kill(pid, signal.SIGKILL)
         _say(f"stopped {name} (pid {pid})")
 
@@ -81,7 +81,7 @@ def up(nodes: int) -> int:
     state = _load_state()
     if state and _running(state):
         _say(f"already running at {state['server']}")
-        print(state["kubeconfig"])  # noqa: T201
+        print(state["kubeconfig"])
         return 0
     if state:
         _stop(state)
@@ -110,7 +110,7 @@ def up(nodes: int) -> int:
     )
     _say(f"up in {time.monotonic() - started:.1f}s at {cluster.server} with {nodes} fake nodes")
     _say(f"try: {bin_dir / 'kubectl'} --kubeconfig {cluster.kubeconfig} get nodes")
-    print(cluster.kubeconfig)  # noqa: T201
+    print(cluster.kubeconfig)
     return 0
 
 
@@ -127,8 +127,8 @@ def down() -> int:
 def env() -> int:
     state = _load_state()
     kubeconfig = state["kubeconfig"] if state else STATE_DIR / "kubeconfig"
-    print(f"export KUBECONFIG={kubeconfig}")  # noqa: T201
-    print(f"export PATH={tools_bin_dir()}:$PATH")  # noqa: T201
+    print(f"export KUBECONFIG={kubeconfig}")
+    print(f"export PATH={tools_bin_dir()}:$PATH")
     return 0
 
 

@@ -4,6 +4,10 @@ Starts Redis, RabbitMQ and PostgreSQL (with the Supabase schema), the gateway on
 127.0.0.1:8000 (``GATEWAY_PORT`` overrides), two agent workers, and — when the local Kubernetes
 tools are built — a local control plane with the operator. Prints how to call the API, submits
 a sample task and shows its progress until it finishes, then keeps serving until Ctrl-C.
+
+Every run starts from scratch: the services' data and the local cluster's etcd are both created
+anew under ``.run/`` (nothing a previous run left, such as a finished sample AgentTask whose
+task no longer exists in Postgres, can show up). Logs stay in ``.run/logs`` until the next run.
 """
 
 from __future__ import annotations
@@ -13,23 +17,23 @@ import logging
 import os
 import shutil
 import signal
-import subprocess
 import sys
 import threading
-import time
 from contextlib import ExitStack
-from pathlib import Path
 
 import httpx
 
 from euglena.settings import DEV_JWT_SECRET
+from euglena_devkit.cluster import REPO_ROOT
 from euglena_devkit.services import LocalServices, ServiceError, free_port
-from euglena_gateway.devtokens import DEMO_USER_ID, mint_service_token, mint_user_token
+from euglena_devkit.supervisor import Supervisor
+from euglena_devkit.tokens import mint_service_token
+from euglena_devkit.waiting import TimedOut, eventually
+from euglena_gateway.devtokens import DEMO_USER_ID, mint_user_token
 
 log = logging.getLogger("euglena.run")
 
-REPO = Path(__file__).resolve().parents[3]
-STATE = REPO / ".run"
+STATE = REPO_ROOT / ".run"
 SAMPLE_MANDATE = "Find out what Euglena gracilis is and summarise it in two sentences."
 
 
@@ -38,56 +42,17 @@ def say(message: str) -> None:
     sys.stdout.flush()
 
 
-class Processes:
-    """Child processes with their logs under .run/logs, stopped together."""
+def wait_ready(url: str, procs: Supervisor, timeout: float = 60) -> None:
+    def ready() -> bool:
+        procs.check(waiting_for="the gateway to become ready")
+        return httpx.get(f"{url}/ready", timeout=2).status_code == 200
 
-    def __init__(self, log_dir: Path) -> None:
-        self.log_dir = log_dir
-        self.children: list[tuple[str, subprocess.Popen[bytes]]] = []
-        log_dir.mkdir(parents=True, exist_ok=True)
-
-    def start(self, name: str, args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
-        out = (self.log_dir / f"{name}.log").open("wb")
-        proc = subprocess.Popen(
-            args,
-            env={**os.environ, **env},
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        self.children.append((name, proc))
-        return proc
-
-    def check(self) -> None:
-        for name, proc in self.children:
-            if proc.poll() is not None:
-                raise RuntimeError(
-                    f"{name} exited with code {proc.returncode}; see {self.log_dir / name}.log"
-                )
-
-    def stop(self) -> None:
-        for _, proc in reversed(self.children):
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + 15
-        for _, proc in self.children:
-            try:
-                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                proc.kill()
-
-
-def wait_ready(url: str, procs: Processes, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        procs.check()
-        try:
-            if httpx.get(f"{url}/ready", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"the gateway at {url} did not become ready; see {procs.log_dir}")
+    try:
+        eventually(ready, timeout, f"{url}/ready", interval=0.2, ignoring=(httpx.HTTPError,))
+    except TimedOut:
+        raise RuntimeError(
+            f"the gateway at {url} did not become ready; see {procs.logs_dir}"
+        ) from None
 
 
 def follow(url: str, token: str, correlation_id: str) -> dict[str, object]:
@@ -160,7 +125,7 @@ def run() -> None:
         say("Starting Redis, RabbitMQ and PostgreSQL (with the Supabase schema)…")
         data = STATE / "services-data"
         shutil.rmtree(data, ignore_errors=True)  # every run starts from the seeded schema
-        services = stack.enter_context(LocalServices(REPO, data))
+        services = stack.enter_context(LocalServices(REPO_ROOT, data))
         env = {
             **services.env(),
             "EUGLENA_ENV": "dev",
@@ -168,17 +133,18 @@ def run() -> None:
             "SUPABASE_SERVICE_ROLE_KEY": mint_service_token(DEV_JWT_SECRET),
             "GATEWAY_PORT": str(port),
         }
-        procs = Processes(STATE / "logs")
-        stack.callback(procs.stop)
+        procs = Supervisor(STATE / "logs")
+        stack.callback(procs.stop_all, 15.0)
         python = sys.executable
-        procs.start("gateway", [python, "-m", "euglena_gateway"], env)
+        procs.start("gateway", [python, "-m", "euglena_gateway"], env={**os.environ, **env})
         for i in (1, 2):
-            procs.start(f"agent-{i}", [python, "-m", "euglena_agent"], agent_env(i, env))
+            agent = {**os.environ, **agent_env(i, env)}
+            procs.start(f"agent-{i}", [python, "-m", "euglena_agent"], env=agent)
         wait_ready(url, procs)
         token = mint_user_token(DEV_JWT_SECRET, DEMO_USER_ID)
         print_usage(url, token)
         submit_sample(url, token)
-        from euglena_devkit.run_cluster import start_cluster_side
+        from euglena_devkit.run.kubernetes import start_cluster_side
 
         start_cluster_side(stack, env, url, procs, say)
         say("Serving. Press Ctrl-C to stop.")
@@ -200,7 +166,3 @@ def main() -> None:
     except (ServiceError, RuntimeError, httpx.HTTPError) as exc:
         say(f"make run: {exc}")
         sys.exit(1)
-
-
-if __name__ == "__main__":
-    main()

@@ -1,14 +1,7 @@
-"""A real Kubernetes control plane on loopback, for tests and local runs.
+"""LocalCluster: etcd, kube-apiserver, controller-manager, scheduler and kwok on loopback.
 
-``LocalCluster`` starts etcd, kube-apiserver (RBAC, ServiceAccount tokens, client-certificate
-admin), kube-controller-manager, kube-scheduler and kwok (fake nodes that report Ready and
-run pods) from the binaries that ``hack/k8s/build.sh`` caches outside the repo. Every
-component binds 127.0.0.1 on a free port and keeps its log under ``<workdir>/logs``.
-
-    with LocalCluster(tools_bin_dir()) as cluster:
-        subprocess.run([cluster.bin_dir / "kubectl", "--kubeconfig", cluster.kubeconfig, ...])
-
-``python -m euglena_devkit.cluster up|down|env`` runs one detached (see ``cluster_cli``).
+kwok runs fake nodes that report Ready and run pods. Every component binds 127.0.0.1 on a free
+port and keeps its log under ``<workdir>/logs``.
 """
 
 from __future__ import annotations
@@ -19,35 +12,15 @@ import tempfile
 from pathlib import Path
 from types import TracebackType
 
-from euglena_devkit import cluster_pki
-from euglena_devkit.cluster_api import AdminApi
-from euglena_devkit.cluster_procs import (
-    Check,
-    ClusterError,
-    ComponentSet,
-    ToolsMissing,
-    http_ok,
-    poll,
-)
-from euglena_devkit.cluster_tools import (
-    REPO_ROOT,
-    TOOLS,
-    build_tools,
-    stages_file,
-    tools_bin_dir,
-    tools_built,
-)
-from euglena_devkit.services import free_port
+import httpx
 
-__all__ = [
-    "REPO_ROOT",
-    "ClusterError",
-    "LocalCluster",
-    "ToolsMissing",
-    "build_tools",
-    "tools_bin_dir",
-    "tools_built",
-]
+from euglena_devkit.cluster import pki as cluster_pki
+from euglena_devkit.cluster.api import AdminApi, Check, http_ok
+from euglena_devkit.cluster.errors import ClusterError, ToolsMissing
+from euglena_devkit.cluster.tools import TOOLS, stages_file, tools_bin_dir
+from euglena_devkit.services import free_port
+from euglena_devkit.supervisor import ProcessExited, Supervisor
+from euglena_devkit.waiting import TimedOut, eventually
 
 FAKE_NODE_ANNOTATION = ("kwok.x-k8s.io/node", "fake")
 SERVICE_ACCOUNT_ISSUER = "https://kubernetes.default.svc.cluster.local"
@@ -86,7 +59,7 @@ class LocalCluster:
         self.logs_dir = self.workdir / "logs"
         self.server = ""
         self.node_names = [f"kwok-node-{i}" for i in range(nodes)]
-        self._components = ComponentSet(self.logs_dir, detach=detach)
+        self._components = Supervisor(self.logs_dir, detach=detach)
         self._api: AdminApi | None = None
 
     # -- lifecycle -----------------------------------------------------------------
@@ -181,7 +154,28 @@ class LocalCluster:
         return str(self.bin_dir / name)
 
     def _wait(self, what: str, check: Check) -> None:
-        poll(what, check, self.startup_timeout, self._components)
+        """Wait until ``check`` holds; fail at once when a component exits meanwhile."""
+
+        def healthy() -> bool:
+            self._components.check(waiting_for=what)
+            return check()
+
+        try:
+            eventually(
+                healthy,
+                self.startup_timeout,
+                what,
+                interval=0.1,
+                ignoring=(httpx.HTTPError, OSError),
+            )
+        except ProcessExited as exc:
+            raise ClusterError(str(exc)) from None
+        except TimedOut as exc:
+            tails = "\n".join(
+                f"--- {name} ---\n{self._components.tail(name, 15)}"
+                for name in self._components.pids
+            )
+            raise ClusterError(f"{exc}\n{tails}") from None
 
     def _start_etcd(self) -> str:
         client, peer = free_port(), free_port()
@@ -315,9 +309,3 @@ class LocalCluster:
             "ServiceAccount default/default",
             self.api.ready_check("/api/v1/namespaces/default/serviceaccounts/default"),
         )
-
-
-if __name__ == "__main__":  # pragma: no cover - thin CLI wrapper
-    from euglena_devkit.cluster_cli import main
-
-    raise SystemExit(main())

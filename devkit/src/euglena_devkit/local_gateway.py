@@ -1,4 +1,4 @@
-"""Run a real gateway in-process on a free loopback port (tests, benchmarks)."""
+"""Run a real gateway in-process on a free loopback port (tests, benchmarks, the browser tier)."""
 
 from __future__ import annotations
 
@@ -14,8 +14,10 @@ import httpx
 import uvicorn
 
 from euglena.settings import DEV_JWT_SECRET
+from euglena_devkit.tokens import mint_service_token
+from euglena_devkit.waiting import until
 from euglena_gateway.app import create_app
-from euglena_gateway.devtokens import mint_service_token, mint_user_token
+from euglena_gateway.devtokens import mint_user_token
 from euglena_gateway.settings import GatewaySettings
 
 
@@ -97,11 +99,14 @@ async def running_gateway(
     server = uvicorn.Server(config)
     serving = asyncio.create_task(server.serve())
     try:
-        while not server.started:
+
+        def started() -> bool:
             if serving.done():
                 serving.result()
                 raise RuntimeError("the gateway stopped during start-up")
-            await asyncio.sleep(0.01)
+            return bool(server.started)
+
+        await until(started, 60, "the gateway to start", interval=0.01)
         port = server.servers[0].sockets[0].getsockname()[1]
         url = f"http://127.0.0.1:{port}"
         async with httpx.AsyncClient(base_url=url, timeout=30) as client:

@@ -1,19 +1,35 @@
-"""Admin access to the local API server: kubeconfigs and the few calls start-up needs."""
+"""Admin access to the local API server: kubeconfigs, the few calls start-up needs, and the
+health checks start-up waits on."""
 
 from __future__ import annotations
 
 import base64
 import ssl
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
 import yaml
 
-from euglena_devkit.cluster_pki import CertPair
-from euglena_devkit.cluster_procs import Check
+from euglena_devkit.cluster.pki import CertPair
 
 CONTEXT = "euglena-local"
+Check = Callable[[], bool]
+
+
+def http_ok(url: str, *, contains: str | None = None, insecure: bool = False) -> Check:
+    """A check that ``url`` answers 200 (and contains ``contains``).
+
+    ``insecure`` is for loopback components that serve a self-signed certificate and whose
+    health endpoints need no authentication: only the status code matters there.
+    """
+
+    def check() -> bool:
+        response = httpx.get(url, timeout=2.0, verify=not insecure)
+        return response.status_code == 200 and (contains is None or contains in response.text)
+
+    return check
 
 
 def _b64(path: Path) -> str:

@@ -6,7 +6,7 @@ import os
 import subprocess
 from pathlib import Path
 
-REPO_ROOT: Path = Path(__file__).resolve().parents[3]
+REPO_ROOT: Path = Path(__file__).resolve().parents[4]
 BUILD_SCRIPT = REPO_ROOT / "hack" / "k8s" / "build.sh"
 TOOLS = (
     "etcd",

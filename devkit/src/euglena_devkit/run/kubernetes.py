@@ -1,7 +1,9 @@
 """The Kubernetes side of ``make run``: a local control plane, the CRDs, the operator, and the
 sample AgentTask followed to ``Complete`` beside the HTTP sample.
 
-Without Go the control-plane tools cannot be built: it says so once and the rest runs.
+The cluster starts fresh on every run, like the services: its etcd would otherwise still hold
+the AgentTasks of an earlier run, whose tasks the fresh Postgres no longer has. Without Go the
+control-plane tools cannot be built: it says so once and the rest runs.
 """
 
 from __future__ import annotations
@@ -12,23 +14,22 @@ import subprocess
 import sys
 from collections.abc import Callable
 from contextlib import ExitStack
-from pathlib import Path
-from typing import Any
 
-from euglena_devkit.cluster import LocalCluster, build_tools, tools_built
+from euglena_devkit.cluster import REPO_ROOT, LocalCluster, build_tools, tools_built
 from euglena_devkit.services import free_port
+from euglena_devkit.supervisor import Supervisor
 from euglena_gateway.devtokens import DEMO_USER_ID
 
-REPO = Path(__file__).resolve().parents[3]
-CRDS = sorted((REPO / "crds").glob("*.yaml"))
-SAMPLE = REPO / "crds" / "samples" / "agenttask.yaml"
+CRDS = sorted((REPO_ROOT / "crds").glob("*.yaml"))
+SAMPLE = REPO_ROOT / "crds" / "samples" / "agenttask.yaml"
+WORKDIR = REPO_ROOT / ".run" / "run-cluster"
 
 
 def start_cluster_side(
     stack: ExitStack,
     env: dict[str, str],
     gateway_url: str,
-    procs: Any,
+    procs: Supervisor,
     say: Callable[[str], None],
 ) -> None:
     if os.environ.get("EUGLENA_RUN_CLUSTER", "1") == "0":
@@ -39,8 +40,9 @@ def start_cluster_side(
             return
         say("Building the local Kubernetes control plane (first run only; a few minutes)…")
         build_tools()
-    say("Starting the local Kubernetes control plane (etcd, apiserver, kwok nodes)…")
-    cluster = stack.enter_context(LocalCluster(workdir=REPO / ".run" / "run-cluster"))
+    say("Starting a fresh local Kubernetes control plane (etcd, apiserver, kwok nodes)…")
+    shutil.rmtree(WORKDIR, ignore_errors=True)  # fresh, as the services are
+    cluster = stack.enter_context(LocalCluster(workdir=WORKDIR))
     kubectl = [str(cluster.bin_dir / "kubectl"), "--kubeconfig", str(cluster.kubeconfig)]
 
     def k(*args: str) -> str:
@@ -51,7 +53,8 @@ def start_cluster_side(
     procs.start(
         "operator",
         [sys.executable, "-m", "euglena_operator"],
-        {
+        env={
+            **os.environ,
             **env,
             "KUBECONFIG": str(cluster.kubeconfig),
             "GATEWAY_URL": gateway_url,
@@ -61,7 +64,7 @@ def start_cluster_side(
         },
     )
     say(f"Kubernetes: export KUBECONFIG={cluster.kubeconfig}  (kubectl: {cluster.bin_dir})")
-    say(f"Applying {SAMPLE.relative_to(REPO)} and waiting for it to complete…")
+    say(f"Applying {SAMPLE.relative_to(REPO_ROOT)} and waiting for it to complete…")
     k("apply", "-f", str(SAMPLE))
     k("wait", "--for=condition=Complete", "--timeout=180s", "agenttask/hello-euglena")
     say(k("get", "agenttasks"))

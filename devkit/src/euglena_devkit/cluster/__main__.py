@@ -1,0 +1,3 @@
+from euglena_devkit.cluster.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,3 @@
+from euglena_devkit.run.platform import main
+
+main()
