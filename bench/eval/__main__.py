@@ -34,7 +34,7 @@ import yaml
 
 from euglena_devkit.fakes import FakeSearchServer, FakeWebServer, Hit
 from euglena_devkit.fakes.web import article
-from euglena_devkit.gateway import RunningGateway, gateway_env, running_gateway
+from euglena_devkit.local_gateway import RunningGateway, gateway_env, running_gateway
 from euglena_devkit.services import LlamaServer, LocalServices, free_port
 
 REPO = Path(__file__).resolve().parents[2]
