@@ -16,7 +16,7 @@ import asyncio
 import inspect
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any, TypedDict, TypeVar, Unpack
 
 T = TypeVar("T")
 
@@ -25,17 +25,27 @@ class TimedOut(AssertionError):
     """The condition did not hold in time (an AssertionError: a failed expectation in tests)."""
 
 
+class Options(TypedDict, total=False):
+    """How both spellings poll."""
+
+    holds: Callable[[Any], bool]
+    """Whether a value ends the wait (default: it is truthy)."""
+    interval: float
+    """Seconds between two calls of ``check`` (default 0.1)."""
+    ignoring: tuple[type[BaseException], ...]
+    """Errors of ``check`` that mean "not yet" rather than failing the wait (default: none)."""
+
+
 class _Poll:
     """The deadline and the verdict on each attempt, shared by both spellings."""
 
-    def __init__(
-        self, timeout: float, what: str, holds: Callable[[Any], bool], ignoring: tuple[type, ...]
-    ) -> None:
+    def __init__(self, timeout: float, what: str, options: Options) -> None:
         self._deadline = time.monotonic() + timeout
         self._timeout = timeout
         self._what = what
-        self._holds = holds
-        self._ignoring = ignoring
+        self._holds = options.get("holds", bool)
+        self._ignoring = options.get("ignoring", ())
+        self.interval = options.get("interval", 0.1)
         self._last = "nothing yet"
         self.value: Any = None
 
@@ -62,15 +72,12 @@ def eventually(
     check: Callable[[], T],
     timeout: float = 30.0,
     what: str = "the condition",
-    *,
-    holds: Callable[[T], bool] = bool,
-    interval: float = 0.1,
-    ignoring: tuple[type[BaseException], ...] = (),
+    **options: Unpack[Options],
 ) -> T:
-    """Call ``check`` until ``holds`` its value; return it. Blocks the calling thread."""
-    poll = _Poll(timeout, what, holds, ignoring)
+    """Call ``check`` until its value holds; return that value. Blocks the calling thread."""
+    poll = _Poll(timeout, what, options)
     while not poll.settled(_attempt(check)):
-        time.sleep(interval)
+        time.sleep(poll.interval)
     result: T = poll.value
     return result
 
@@ -79,15 +86,12 @@ async def until(
     check: Callable[[], T | Awaitable[T]],
     timeout: float = 30.0,
     what: str = "the condition",
-    *,
-    holds: Callable[[T], bool] = bool,
-    interval: float = 0.1,
-    ignoring: tuple[type[BaseException], ...] = (),
+    **options: Unpack[Options],
 ) -> T:
     """:func:`eventually` for a running event loop; ``check`` may be a coroutine function."""
-    poll = _Poll(timeout, what, holds, ignoring)
+    poll = _Poll(timeout, what, options)
     while not poll.settled(await _attempt_async(check)):
-        await asyncio.sleep(interval)
+        await asyncio.sleep(poll.interval)
     result: T = poll.value
     return result
 

@@ -35,7 +35,6 @@ from euglena_operator.vocabulary import (
 )
 from euglena_operator.wiring import Services, build_services, run_sync_loop
 
-log = logging.getLogger(__name__)
 TASKS, POOLS = Kind.AGENT_TASK.plural, Kind.AGENT_POOL.plural
 
 

@@ -8,7 +8,6 @@ the in-cluster ServiceAccount, else ``KUBECONFIG``.
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
@@ -19,8 +18,6 @@ from urllib3.exceptions import HTTPError
 from euglena_operator.errors import KubernetesUnavailable, ScaleTargetMissing
 from euglena_operator.ports import PodInfo, Scale
 from euglena_operator.vocabulary import GROUP, VERSION, Kind
-
-log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 

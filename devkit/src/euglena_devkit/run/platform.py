@@ -31,8 +31,6 @@ from euglena_devkit.tokens import mint_service_token
 from euglena_devkit.waiting import TimedOut, eventually
 from euglena_gateway.devtokens import DEMO_USER_ID, mint_user_token
 
-log = logging.getLogger("euglena.run")
-
 STATE = REPO_ROOT / ".run"
 SAMPLE_MANDATE = "Find out what Euglena gracilis is and summarise it in two sentences."
 

@@ -6,7 +6,6 @@ They decide who may do what (the caller's identity, the service role's privilege
 
 from __future__ import annotations
 
-import logging
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
@@ -19,8 +18,6 @@ from euglena_gateway.auth import Principal
 from euglena_gateway.errors import BadRequest, Conflict, Forbidden, NotFound
 from euglena_gateway.usecases.ports import TaskEvents
 from euglena_gateway.usecases.storage import StorageManager
-
-log = logging.getLogger(__name__)
 
 CANCELLED_MESSAGE = "cancelled at the owner's request"
 
