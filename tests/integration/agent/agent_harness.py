@@ -26,11 +26,24 @@ from euglena.messages import MANDATES_QUEUE, TaskMessage, mandates_queue_argumen
 from euglena.task import Task, new_task
 from euglena_agent.settings import AgentSettings
 from euglena_agent.worker import Worker, build_worker
-from euglena_devkit.fakes import FakeModelServer, FakeSearchServer
+from euglena_devkit.fakes import FakeModelServer, FakeSearchServer, FakeWebServer, Hit
+from euglena_devkit.fakes.web import article
 from euglena_devkit.services import free_port
 from euglena_devkit.waiting import until
 
 DELIVERY_LIMIT = 3
+ZUBROWKA_CAPITAL = "The capital of Zubrowka is Lutz, famous for Mendl's pastry shop."
+
+
+def zubrowka_pages(search: FakeSearchServer, web: FakeWebServer) -> str:
+    """A page that answers "What is the capital of Zubrowka?", found by searching for it."""
+    url = web.page(
+        "/wiki/zubrowka",
+        article("Republic of Zubrowka", "Zubrowka is a small alpine republic.", ZUBROWKA_CAPITAL),
+    )
+    for word in ("zubrowka", "capital"):
+        search.results(word, [Hit("Zubrowka — Encyclopaedia", url, "An alpine republic.")])
+    return url
 
 
 class InProcessWorker:

@@ -2,29 +2,20 @@
 
 from __future__ import annotations
 
-from agent_harness import AgentHarness
+from agent_harness import AgentHarness, zubrowka_pages
 
 from euglena.keys import DEFAULT_WORKER_STATUS_SET_KEY, task_key, worker_status_key
 from euglena.status import TaskStatus
 from euglena.workers import WorkerState, WorkerStatus
 from euglena_agent.finish import SUMMARY_ACTION, SUMMARY_HEADING
-from euglena_devkit.fakes import FakeSearchServer, FakeWebServer, Hit, text, tool
-from euglena_devkit.fakes.web import article
+from euglena_devkit.fakes import FakeSearchServer, FakeWebServer, text, tool
 from euglena_devkit.waiting import until
 
 MANDATE = "What is the capital of Zubrowka?"
 
 
 def zubrowka_world(agents: AgentHarness, search: FakeSearchServer, web: FakeWebServer) -> str:
-    url = web.page(
-        "/wiki/zubrowka",
-        article(
-            "Republic of Zubrowka",
-            "Zubrowka is a small alpine republic.",
-            "The capital of Zubrowka is Lutz, famous for Mendl's pastry shop.",
-        ),
-    )
-    search.results("zubrowka", [Hit("Zubrowka — Encyclopaedia", url, "An alpine republic.")])
+    url = zubrowka_pages(search, web)
     agents.llm.script(
         MANDATE,
         [

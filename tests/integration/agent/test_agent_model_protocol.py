@@ -216,6 +216,20 @@ async def test_a_server_failing_on_tool_choice_required_gets_auto_from_then_on(
     assert choices == ["required", "auto", "auto"]
 
 
+async def test_empty_replies_under_tool_choice_auto_move_the_worker_to_json_mode(
+    agents: AgentHarness,
+) -> None:
+    agents.llm.required_choice = False  # like llama-cpp-python
+    agents.llm.script("Colours", [text(""), text(""), text(""), tool("exit", answer="Red.")])
+    await agents.start_worker()
+    done = await agents.finished(await agents.submit(agents.task("Colours")))
+
+    assert done.status is TaskStatus.COMPLETED and done.result == "Red."
+    bodies = agents.llm.chat_requests("Colours")
+    assert [b.get("tool_choice") for b in bodies[:4]] == ["required", "auto", "auto", "auto"]
+    assert "tools" not in bodies[4] and "schema" in bodies[4]["response_format"]
+
+
 async def test_when_the_model_will_not_exit_it_is_asked_once_more_for_a_plain_answer(
     agents: AgentHarness,
 ) -> None:

@@ -12,14 +12,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from agent_harness import AgentHarness
+from agent_harness import AgentHarness, zubrowka_pages
 
 from euglena.status import TaskStatus
 from euglena.task import Task
 from euglena_agent.finish import BEST_EFFORT_ACTION
 from euglena_agent.prompt import echoes_instructions
-from euglena_devkit.fakes import FakeSearchServer, FakeWebServer, Hit, ModelProxy, Reply, tool
-from euglena_devkit.fakes.web import article
+from euglena_devkit.fakes import FakeSearchServer, FakeWebServer, ModelProxy, Reply, tool
 from euglena_devkit.services import LlamaServer
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
@@ -38,17 +37,7 @@ SETTINGS: dict[str, Any] = {
 
 @pytest.fixture
 def world(search: FakeSearchServer, web: FakeWebServer) -> str:
-    url = web.page(
-        "/wiki/zubrowka",
-        article(
-            "Republic of Zubrowka",
-            "Zubrowka is a small alpine republic.",
-            "The capital of Zubrowka is Lutz, famous for Mendl's pastry shop.",
-        ),
-    )
-    search.results("zubrowka", [Hit("Zubrowka — Encyclopaedia", url, "An alpine republic.")])
-    search.results("capital", [Hit("Zubrowka — Encyclopaedia", url, "An alpine republic.")])
-    return url
+    return zubrowka_pages(search, web)
 
 
 async def _run(
@@ -86,9 +75,11 @@ async def test_a_task_with_tool_calling(
     sent = proxy.exchanges
     # llama-cpp-python fails on tool_choice "required" (HTTP 500): "auto" from then on
     assert sent[0].body["tool_choice"] == "required" and sent[0].status == 500
-    assert all("tools" in e.body for e in sent[1:])
-    assert all(e.body["tool_choice"] != "required" for e in sent[1:])
     assert all(e.status == 200 for e in sent[1:])
+    # "auto" from then on; JSON mode if "auto" kept giving empty replies
+    modes = ["tools" if "tools" in e.body else "json-mode" for e in sent[1:]]
+    assert modes[0] == "tools" and modes == sorted(modes, key=["tools", "json-mode"].index)
+    assert all(e.body.get("tool_choice") in (None, "auto") for e in sent[1:])
 
 
 async def test_a_task_in_json_mode_gets_only_valid_actions(

@@ -9,6 +9,9 @@ protocol down, and remembers what a server refused:
                 └─ refused schema ─▶ response_format json_object
                      └─ refused response_format ─▶ JSON actions in plain content
 
+A server that answers ``tool_choice: "auto"`` with empty replies again and again (llama-cpp-
+python's function-calling format) is moved to JSON mode too.
+
 A feature counts as refused only when an error names it (``tool_choice``, ``tools``,
 ``response_format``…) — or, for ``tool_choice: "required"``, when a server fails on it before
 it has ever worked (llama-cpp-python answers 500). Any other 4xx is the request's own fault:
@@ -43,6 +46,7 @@ from euglena_agent.ports import ModelAnswer, ModelReply, ModelRequest
 
 log = logging.getLogger(__name__)
 _MAX_NEGOTIATION = 4
+_EMPTY_REPLIES_BEFORE_JSON = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +119,7 @@ class OpenAIChatModel:
         self._metrics = metrics
         self._refused: set[Feature] = set()
         self._working: set[Feature] = set()
+        self._empty_replies = 0
         if not options.tool_calling:
             self._refused.add(Feature.TOOLS)
         if not options.tool_choice_required:
@@ -133,6 +138,7 @@ class OpenAIChatModel:
 
     async def decide(self, request: ModelRequest) -> ModelReply:
         parsed, sent = await self._negotiate(request, final_answer=False)
+        self._watch_empty_tool_replies(parsed)
         decision = decision_of(parsed)
         return ModelReply(
             action=decision.action,
@@ -154,6 +160,24 @@ class OpenAIChatModel:
                 reply=parsed.content,
             ) from None
         return ModelAnswer(text=text, usage=parsed.usage, requests=sent)
+
+    def _watch_empty_tool_replies(self, parsed: Parsed) -> None:
+        """Under ``tool_choice: "auto"``, llama-cpp-python's function-calling format answers a
+        model that chose to write a message with an empty one, every time: after a few empty
+        replies in a row, JSON mode (whose schema the server enforces) serves far better."""
+        if self.protocol != "tools" or Feature.REQUIRED_CHOICE not in self._refused:
+            return
+        if parsed.tool_calls or parsed.content.strip():
+            self._empty_replies = 0
+            return
+        self._empty_replies += 1
+        if self._empty_replies >= _EMPTY_REPLIES_BEFORE_JSON:
+            log.warning(
+                "model server answered %d empty replies in a row with tool_choice auto; "
+                "using JSON actions from now on",
+                self._empty_replies,
+            )
+            self._refused.add(Feature.TOOLS)
 
     # -- negotiation
 
