@@ -33,6 +33,7 @@ from typing import Any
 
 import yaml
 
+from euglena_agent.finish import BEST_EFFORT_ACTION
 from euglena_devkit.fakes import FakeSearchServer, FakeWebServer, Hit
 from euglena_devkit.fakes.web import article
 from euglena_devkit.local_gateway import RunningGateway, gateway_env, running_gateway
@@ -159,19 +160,22 @@ def stop_workers(procs: list[subprocess.Popen[bytes]]) -> None:
 async def run_mandates(
     gateway: RunningGateway, mandates: list[Mandate], max_ticks: int, timeout: float
 ) -> list[Outcome]:
-    user = await gateway.create_user(daily_tick_limit=100_000)
-    headers = gateway.headers(user)
+    # one user per mandate: long-term memory serves a user's later tasks, and each mandate
+    # is judged on its own
+    owners: list[dict[str, str]] = []
     ids = []
     for mandate in mandates:
+        headers = gateway.headers(await gateway.create_user(daily_tick_limit=1_000))
         response = await gateway.client.post(
             "/tasks", json={"mandate": mandate.text, "max_ticks": max_ticks}, headers=headers
         )
         response.raise_for_status()
         ids.append(response.json()["correlation_id"])
+        owners.append(headers)
     docs: dict[str, dict[str, Any]] = {}
     deadline = time.monotonic() + timeout * len(mandates)
     while len(docs) < len(ids) and time.monotonic() < deadline:
-        for cid in ids:
+        for cid, headers in zip(ids, owners, strict=True):
             if cid in docs:
                 continue
             doc = (await gateway.client.get(f"/tasks/{cid}", headers=headers)).json()
@@ -198,7 +202,9 @@ def report(label: str, outcomes: list[Outcome], elapsed: float, workers: int) ->
     out(f"\nmodel: {label}\n")
     out(f"mandates {n}, max ticks {outcomes[0].doc.get('max_ticks', '?')}, workers {workers}, ")
     out(f"run {elapsed:.0f} s\n")
-    out(f"  tasks answered            {answered}/{n}\n")
+    endings = Counter(_ending(o) for o in outcomes if o.answered)
+    how = ", ".join(f"{count} {kind}" for kind, count in endings.most_common())
+    out(f"  tasks answered            {answered}/{n}" + (f"  ({how})" if how else "") + "\n")
     out(f"  answers with the fact     {correct}/{n}  ({100 * correct / n:.0f} %)\n")
     out(f"  ticks per task            mean {statistics.mean(ticks):.1f}, max {max(ticks)}\n")
     out(f"  tokens per task           mean {statistics.mean(tokens):,.0f}, max {max(tokens):,}\n")
@@ -215,6 +221,13 @@ def report(label: str, outcomes: list[Outcome], elapsed: float, workers: int) ->
         mark = "✓" if o.correct else "·" if o.answered else "✗"
         said = " ".join(_gist(str(o.doc.get("result") or o.reason)).split())[:70]
         out(f"  {mark} {o.doc.get('ticks', 0):>2}t {o.mandate.text[:52]:<52} {said}\n")
+
+
+def _ending(outcome: Outcome) -> str:
+    last = str(outcome.doc.get("last_action") or "")
+    if last.startswith("exit("):
+        return "by exit"
+    return "best-effort answer" if last == BEST_EFFORT_ACTION else "summary of observations"
 
 
 def _gist(text: str) -> str:
