@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1.7
 # The three service images, one target each. Build from the repository root:
 #   docker build --target gateway  -t euglena-gateway .    # HTTP API plus the built web UI
 #   docker build --target agent    -t euglena-agent .      # worker: mandates and the LLM loop

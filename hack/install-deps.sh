@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs the local services the tests and `make run` start: Redis, RabbitMQ, PostgreSQL and
-# Prometheus (promtool ships with it), plus Chromium (browser tests), wrk (benchmarks) and the
-# compilers the local model server is built with (cmake, g++), from the Debian/Ubuntu archive.
+# Prometheus (promtool ships with it), plus Chromium (browser tests), wrk (benchmarks), the
+# compilers the local model server is built with (cmake, g++) and libseccomp's headers (runc for
+# the kind node, hack/kind/build.sh), from the Debian/Ubuntu archive. Docker Engine is installed
+# by hack/docker/up.sh, only for the kind tier.
 #
 # Idempotent and silent when everything is present (a few stat calls, no apt). When something
 # is missing it runs `apt-get update` once and installs only the missing packages, with a
@@ -32,6 +34,8 @@ have_cmd wrk || missing+=(wrk)
 # The local model server (hack/model/build.sh) compiles llama.cpp.
 have_cmd cmake || missing+=(cmake)
 have_cmd g++ || missing+=(g++)
+# runc for the kind node (hack/kind/build.sh) links libseccomp.
+[[ -f /usr/include/seccomp.h ]] || missing+=(libseccomp-dev)
 
 ((${#missing[@]} == 0)) && exit 0
 

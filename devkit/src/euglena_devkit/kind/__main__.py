@@ -1,0 +1,3 @@
+from euglena_devkit.kind.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,3 @@
+module euglena.dev/hack/runc-dropcaps
+
+go 1.24
