@@ -182,3 +182,14 @@ def test_build_context_leaves_out_local_state() -> None:
     ignored = (REPO / ".dockerignore").read_text().split()
     for pattern in ("**/.venv", "**/node_modules", "**/.git", "tests", "charts"):
         assert pattern in ignored
+
+
+def test_the_chart_runs_the_chroma_server_release_of_the_agents_client() -> None:
+    """The in-chart ChromaDB server and the agent's chromadb client are the same release: the
+    pair the kind tier runs together (its local Chroma image is built at uv.lock's version)."""
+    import yaml
+
+    from euglena_devkit.kind.images import chroma_version
+
+    values = yaml.safe_load((REPO / "charts" / "euglena" / "values.yaml").read_text())
+    assert str(values["chroma"]["image"]["tag"]) == chroma_version()

@@ -29,7 +29,7 @@ from pathlib import Path
 import pytest
 from kind_figures import FIGURES, Figures
 
-from euglena_devkit.cluster_tools import build_tools, tools_bin_dir, tools_built
+from euglena_devkit.cluster.tools import build_tools, tools_bin_dir, tools_built
 from euglena_devkit.kind import cluster as kind_cluster_kit
 from euglena_devkit.kind import images
 from euglena_devkit.kind.docker import DockerError, daemon_problem

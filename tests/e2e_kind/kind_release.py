@@ -22,7 +22,7 @@ import yaml
 from euglena.settings import DEV_JWT_SECRET
 from euglena_devkit.kind.cluster import KindCluster
 from euglena_devkit.services import supabase_sql_files
-from euglena_gateway.devtokens import mint_service_token
+from euglena_devkit.tokens import mint_service_token
 
 REPO = Path(__file__).resolve().parents[2]
 CHART = REPO / "charts" / "euglena"

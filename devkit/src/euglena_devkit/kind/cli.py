@@ -11,7 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from euglena_devkit.cluster_tools import tools_bin_dir
+from euglena_devkit.cluster.tools import tools_bin_dir
 from euglena_devkit.kind import cluster, images
 from euglena_devkit.kind.docker import DockerError, daemon_problem
 from euglena_devkit.kind.tools import REPO_ROOT, kind_bin_dir
@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
 
     problem = daemon_problem()
     if problem:
-        print(f"{problem}: run hack/docker/up.sh (make docker-up)", file=sys.stderr)
+        print(f"{problem}: run hack/docker/up.sh (make start-docker)", file=sys.stderr)
         return 1
     try:
         if args.command == "images":

@@ -18,7 +18,7 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
-from euglena_devkit.cluster_tools import tools_bin_dir
+from euglena_devkit.cluster.tools import tools_bin_dir
 from euglena_devkit.kind import docker
 from euglena_devkit.kind.images import (
     IMAGES_DIR,
