@@ -4,6 +4,11 @@
 #   docker build --target operator -t euglena-operator .   # AgentTask and AgentPool controllers
 # Always pass --target: BuildKit then builds only the stages that target needs (Node for the
 # gateway alone), and each image holds only its service's packages.
+# The base images are build arguments. Where no registry is reachable, `make base-images` builds
+# equivalents from Debian packages, npm and PyPI (see docs/deploy.md), passed as
+#   --build-arg PYTHON_IMAGE=localhost/euglena/python:3.11-bookworm (and NODE_IMAGE, UV_IMAGE).
+# The file needs only the Dockerfile features BuildKit has built in (no `# syntax=` line, which
+# would pull a frontend image).
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 ARG NODE_IMAGE=node:22-bookworm-slim
 ARG UV_IMAGE=ghcr.io/astral-sh/uv:0.9

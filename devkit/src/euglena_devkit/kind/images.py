@@ -234,7 +234,7 @@ def _build_dir(
 
 # --- the Debian base ------------------------------------------------------------------------
 
-_DEBOOTSTRAP_REVISION = "1"  # bump when build_debian changes what it produces
+_DEBOOTSTRAP_REVISION = "2"  # bump when build_debian changes what it produces
 _DPKG_EXCLUDES = """\
 # Documentation, manuals and translations stay out of this image, as in Debian's slim images.
 path-exclude /usr/share/doc/*
@@ -314,7 +314,9 @@ def build_debian(ref: str) -> None:
             )
             (root / "etc/dpkg/dpkg.cfg.d/excludes").write_text(_DPKG_EXCLUDES)
             (root / "etc/apt/apt.conf.d/docker-clean").write_text(
+                # No downloaded packages and no package caches left in any image's layers.
                 'DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb || true"; };\n'
+                'Dir::Cache::pkgcache ""; Dir::Cache::srcpkgcache "";\n'
                 'APT::Install-Recommends "false";\n'
             )
             for i, cert in enumerate(certs):
