@@ -79,23 +79,38 @@ class SupabaseAuthSettings(BaseSettings):
     )
 
 
-def refuse_insecure(environment: Environment, secret: SecretStr, name: str) -> None:
-    """Refuse the well-known development secret (or none) outside ``dev``."""
+def refuse_insecure(
+    environment: Environment, secret: SecretStr, name: str, *, may_be_empty: bool = False
+) -> None:
+    """Refuse the well-known development secret outside ``dev``, and no secret at all unless
+    ``may_be_empty`` (something else verifies tokens)."""
+    if environment is Environment.DEV:
+        return
     value = secret.get_secret_value()
-    if environment is not Environment.DEV and value in {"", DEV_JWT_SECRET}:
+    if value == DEV_JWT_SECRET:
+        raise ConfigurationError(
+            f"{name} is the public development secret, which is refused when EUGLENA_ENV is "
+            "not 'dev': set the project's own secret"
+        )
+    if not value and not may_be_empty:
         raise ConfigurationError(
             f"{name} must be set to a real secret when EUGLENA_ENV is not 'dev'"
         )
 
 
 class InsecureDefaultsGuard(BaseServiceSettings, SupabaseAuthSettings):
-    """Mixin for services that verify tokens: no development secret in production."""
+    """Mixin for services that verify tokens: no development secret outside dev, whatever
+    else is set. The HS256 secret may be left empty only where asymmetric tokens are verified
+    against the project's JWKS (``SUPABASE_URL`` or ``SUPABASE_JWKS_URL``)."""
 
     @model_validator(mode="after")
     def _no_dev_secret_in_production(self) -> InsecureDefaultsGuard:
-        if self.supabase_jwks_url or self.supabase_url:
-            return self
-        refuse_insecure(self.environment, self.supabase_jwt_secret, "SUPABASE_JWT_SECRET")
+        refuse_insecure(
+            self.environment,
+            self.supabase_jwt_secret,
+            "SUPABASE_JWT_SECRET",
+            may_be_empty=bool(self.supabase_jwks_url or self.supabase_url),
+        )
         return self
 
 

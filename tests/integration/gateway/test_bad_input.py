@@ -1,7 +1,9 @@
 """Every kind of bad input gets a 4xx JSON error with a clear message — never a 500."""
 
+import json
 import time
 import uuid
+from collections.abc import AsyncIterator
 from typing import Any
 
 import jwt
@@ -231,3 +233,28 @@ async def test_a_request_over_the_time_budget_gets_504(gateway_factory: Any) -> 
     assert response.status_code == 504
     error = response.json()["error"]
     assert "longer than" in error["message"] and error["details"] == {"timeout_seconds": 1e-6}
+
+
+async def _chunks(body: bytes, size: int = 512) -> AsyncIterator[bytes]:
+    for start in range(0, len(body), size):
+        yield body[start : start + size]
+
+
+@pytest.mark.parametrize("chunked", [False, True], ids=["with a length", "chunked"])
+async def test_every_oversized_body_gets_413_and_a_small_chunked_one_is_served(
+    gateway_factory: Any, chunked: bool
+) -> None:
+    big = json.dumps({"mandate": "x" * 3000, "max_ticks": 1}).encode()
+    small = json.dumps({"mandate": "find X", "max_ticks": 1}).encode()
+    async with gateway_factory(max_body_bytes=2048) as gw:
+        headers = {**gw.headers(await gw.create_user()), "content-type": "application/json"}
+        too_big = await gw.client.post(
+            "/tasks", content=_chunks(big) if chunked else big, headers=headers
+        )
+        fine = await gw.client.post(
+            "/tasks", content=_chunks(small) if chunked else small, headers=headers
+        )
+    assert too_big.status_code == 413, too_big.text
+    error = too_big.json()["error"]
+    assert error["code"] == "payload_too_large" and error["details"] == {"max_bytes": 2048}
+    assert fine.status_code == 202, fine.text

@@ -1,7 +1,10 @@
 """ASGI middleware: request body limit (413), request timeout (504) and request metrics.
 
 Its two errors are answered before (or instead of) the app's own handlers, with the same body
-as every other error (``http.problems.problem_body``)."""
+as every other error (``http.problems.problem_body``). A body with a ``Content-Length`` over
+the limit is refused before it is read; one without (chunked transfer encoding) is read here,
+up to the limit, before the app sees it: the app's body parser would otherwise turn the
+overflow into its own 400."""
 
 from __future__ import annotations
 
@@ -57,6 +60,12 @@ class EdgeMiddleware:
         if length is not None and length > self.max_body:
             await self._too_large(send)
             return
+        if length is None and _has_body(scope):
+            try:
+                receive = await self._buffered(receive)
+            except _BodyTooLarge:
+                await self._too_large(send)
+                return
         try:
             if scope["path"].endswith(_STREAMING_SUFFIX):
                 await self.app(scope, self._limited(receive), send)
@@ -77,6 +86,24 @@ class EdgeMiddleware:
         await _reply(
             send, 413, problem_body("payload_too_large", message, {"max_bytes": self.max_body})
         )
+
+    async def _buffered(self, receive: Receive) -> Receive:
+        """Read a body of unknown length whole (at most ``max_body`` bytes), then replay it."""
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                return _replay([message], receive)
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body:
+                raise _BodyTooLarge
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        whole: Message = {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+        return _replay([whole], receive)
 
     def _limited(self, receive: Receive) -> Receive:
         seen = 0
@@ -106,6 +133,26 @@ class EdgeMiddleware:
         count, latency = series
         count.inc()
         latency.observe(elapsed)
+
+
+def _replay(messages: list[Message], receive: Receive) -> Receive:
+    """A receive that yields ``messages`` first, then whatever ``receive`` yields."""
+    pending = list(messages)
+
+    async def replayed() -> Message:
+        if pending:
+            return pending.pop(0)
+        return await receive()
+
+    return replayed
+
+
+def _has_body(scope: Scope) -> bool:
+    """Whether the request says a body follows without saying how long it is (chunked)."""
+    return any(
+        name == b"transfer-encoding" and b"chunked" in value.lower()
+        for name, value in scope.get("headers", ())
+    )
 
 
 def _content_length(scope: Scope) -> int | None:
