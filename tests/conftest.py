@@ -7,6 +7,10 @@ server on loopback (see
 install (``make test`` runs ``hack/install-deps.sh`` first). Per-test helpers give each test
 a clean slate cheaply: ``redis_url`` (flushed), ``clean_db`` (public tables and auth.users
 truncated, seed re-applied) and ``rabbitmq_vhost`` (a fresh vhost, deleted afterwards).
+``redis_proxy``, ``postgres_proxy`` and ``rabbitmq_proxy`` put a
+:class:`~euglena_devkit.faults.TcpProxy` in front of a server, so a test can blackhole it
+(``proxy.blackhole()``: it stops answering without closing anything) for the clients it points
+at ``proxy.url(...)``; nothing else sees it.
 
 Every test under ``tests/unit`` carries the ``unit`` marker and every test under
 ``tests/integration`` the ``integration`` marker (given here, not file by file, so a new file
@@ -27,6 +31,7 @@ from typing import TypeVar
 
 import pytest
 
+from euglena_devkit.faults import TcpProxy
 from euglena_devkit.services import (
     ChromaServer,
     LlamaServer,
@@ -172,3 +177,28 @@ def rabbitmq_vhost(rabbitmq_server: RabbitMQServer) -> Iterator[str]:
     yield url
     if rabbitmq_server.running:
         rabbitmq_server.delete_vhost(vhost)
+
+
+def _proxy(server: LocalServer, port: int) -> Iterator[TcpProxy]:
+    if not server.running:
+        server.start()
+    with TcpProxy(port) as proxy:
+        yield proxy
+
+
+@pytest.fixture
+def redis_proxy(redis_server: RedisServer) -> Iterator[TcpProxy]:
+    """A proxy in front of the session Redis (``proxy.url(redis_url)``), closed afterwards."""
+    yield from _proxy(redis_server, redis_server.port)
+
+
+@pytest.fixture
+def postgres_proxy(postgres_server: PostgresServer) -> Iterator[TcpProxy]:
+    """A proxy in front of the session PostgreSQL (``proxy.url(postgres_server.dsn)``)."""
+    yield from _proxy(postgres_server, postgres_server.port)
+
+
+@pytest.fixture
+def rabbitmq_proxy(rabbitmq_server: RabbitMQServer) -> Iterator[TcpProxy]:
+    """A proxy in front of the session RabbitMQ's AMQP port (``proxy.url(rabbitmq_vhost)``)."""
+    yield from _proxy(rabbitmq_server, rabbitmq_server.port)

@@ -15,15 +15,17 @@ GatewayFactory = Callable[..., AbstractAsyncContextManager[RunningGateway]]
 def gateway_factory(
     redis_url: str, rabbitmq_vhost: str, postgres_server: Any, clean_db: None
 ) -> GatewayFactory:
-    """Start gateways with settings overrides, e.g. ``async with gateway_factory(max_ticks=3)``."""
+    """Start gateways with settings overrides, e.g. ``async with gateway_factory(max_ticks=3)``
+    (``redis_url=``, ``rabbitmq_url=``, ``database_url=`` too, e.g. through a proxy)."""
 
     def factory(**overrides: Any) -> AbstractAsyncContextManager[RunningGateway]:
-        return running_gateway(
-            redis_url=redis_url,
-            rabbitmq_url=rabbitmq_vhost,
-            database_url=postgres_server.dsn,
-            **overrides,
-        )
+        urls = {
+            "redis_url": redis_url,
+            "rabbitmq_url": rabbitmq_vhost,
+            "database_url": postgres_server.dsn,
+        }
+        urls.update({k: overrides.pop(k) for k in list(urls) if k in overrides})
+        return running_gateway(**urls, **overrides)
 
     return factory
 

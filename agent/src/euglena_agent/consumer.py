@@ -69,6 +69,7 @@ class MandateConsumer:
         self,
         *,
         url: str,
+        connect_timeout: float = 10.0,
         service: Mandates,
         metrics: AgentMetrics,
         concurrency: int,
@@ -76,6 +77,7 @@ class MandateConsumer:
         requeue_delay: float,
     ) -> None:
         self._url = url
+        self._connect_timeout = connect_timeout
         self._service = service
         self._metrics = metrics
         self._concurrency = concurrency
@@ -102,7 +104,9 @@ class MandateConsumer:
 
     async def start(self) -> None:
         self._connection = await aio_pika.connect_robust(
-            self._url, client_properties={"connection_name": "euglena-agent"}
+            self._url,
+            timeout=self._connect_timeout,
+            client_properties={"connection_name": "euglena-agent"},
         )
         mandates = await self._channel(self._concurrency)
         queue = await mandates.declare_queue(

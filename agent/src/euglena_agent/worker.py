@@ -9,8 +9,8 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import httpx
-from redis.asyncio import Redis
 
+from euglena.adapters.redis_client import connect_redis
 from euglena.adapters.redis_status import RedisStatusStore
 from euglena.adapters.redis_workers import RedisWorkers
 from euglena_agent.consumer import MandateConsumer
@@ -33,6 +33,10 @@ from euglena_agent.tools.toolbox import Toolbox
 from euglena_agent.tools.visit import PageVisitor
 
 log = logging.getLogger(__name__)
+
+CONNECT_TIMEOUT_SECONDS = 10.0
+"""Longest wait for a TCP/TLS connection to the model, search or a visited site; the request
+itself has its own, longer limit (MODEL_TIMEOUT_SECONDS, VISIT_TIMEOUT_SECONDS)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,10 +137,24 @@ def build_embedder(settings: AgentSettings, http: httpx.AsyncClient) -> Embedder
 @contextlib.asynccontextmanager
 async def build_worker(settings: AgentSettings) -> AsyncIterator[Worker]:
     metrics = AgentMetrics.create()
-    redis = Redis.from_url(settings.redis_url, decode_responses=True)
-    model_http = httpx.AsyncClient(timeout=settings.model_timeout_seconds)
+    # A Redis call never takes longer than one heartbeat: a hung presence write cannot outlive
+    # the worker's record, and a hung status write is buffered like a refused one.
+    redis = connect_redis(
+        settings.redis_url,
+        timeout=min(settings.redis_timeout_seconds, settings.heartbeat_seconds),
+        decode_responses=True,
+    )
+    model_http = httpx.AsyncClient(
+        timeout=httpx.Timeout(
+            settings.model_timeout_seconds,
+            connect=min(settings.model_timeout_seconds, CONNECT_TIMEOUT_SECONDS),
+        )
+    )
     tool_http = httpx.AsyncClient(
-        timeout=settings.visit_timeout_seconds,
+        timeout=httpx.Timeout(
+            settings.visit_timeout_seconds,
+            connect=min(settings.visit_timeout_seconds, CONNECT_TIMEOUT_SECONDS),
+        ),
         headers={"User-Agent": "EuglenaAgent/0.1 (+https://euglena.dev)"},
     )
     try:
@@ -204,7 +222,8 @@ async def build_worker(settings: AgentSettings) -> AsyncIterator[Worker]:
             task_timeout=settings.task_timeout_seconds,
         )
         consumer = MandateConsumer(
-            url=settings.rabbitmq_url.get_secret_value(),
+            url=settings.amqp_url(),
+            connect_timeout=settings.rabbitmq_heartbeat_seconds,
             service=service,
             metrics=metrics,
             concurrency=settings.worker_concurrency,

@@ -11,6 +11,7 @@ import logging
 from collections.abc import Callable
 from enum import StrEnum
 from typing import TypeVar
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -45,6 +46,14 @@ class BaseServiceSettings(BaseSettings):
 
 class RedisSettings(BaseSettings):
     redis_url: str = Field(default="redis://127.0.0.1:6379/0", description="Redis URL.")
+    redis_timeout_seconds: float = Field(
+        default=2.0,
+        gt=0,
+        description="Connect and reply timeout of every Redis command: a Redis that stops "
+        "answering fails a call within this time, as a stopped one does at once. Agents use "
+        "at most one heartbeat (HEARTBEAT_SECONDS), so a hung write never outlives their "
+        "presence record.",
+    )
     worker_status_set_key: str = Field(
         default=DEFAULT_WORKER_STATUS_SET_KEY,
         description="Redis set that holds the ids of live workers.",
@@ -61,6 +70,22 @@ class RabbitSettings(BaseSettings):
         ge=1,
         description="Deliveries before a message is dead-lettered (quorum x-delivery-limit).",
     )
+    rabbitmq_heartbeat_seconds: int = Field(
+        default=10,
+        ge=1,
+        le=600,
+        description="AMQP heartbeat (unless RABBITMQ_URL sets ?heartbeat=): a connection silent "
+        "for about three heartbeats is dropped and made again, and the broker requeues what "
+        "its consumer held; also the connect timeout.",
+    )
+
+    def amqp_url(self) -> str:
+        """``RABBITMQ_URL`` with the heartbeat applied (a ``heartbeat`` the URL sets wins)."""
+        url = self.rabbitmq_url.get_secret_value()
+        parts = urlsplit(url)
+        query = dict(parse_qsl(parts.query))
+        query.setdefault("heartbeat", str(self.rabbitmq_heartbeat_seconds))
+        return urlunsplit(parts._replace(query=urlencode(query)))
 
 
 class SupabaseAuthSettings(BaseSettings):

@@ -9,9 +9,9 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
 from fastapi import FastAPI
-from redis.asyncio import Redis
 
 from euglena import __version__
+from euglena.adapters.redis_client import connect_redis
 from euglena.adapters.redis_status import RedisStatusStore
 from euglena.adapters.redis_workers import RedisWorkers
 from euglena.settings import Environment
@@ -73,14 +73,12 @@ async def build_services(
     settings: GatewaySettings, metrics: GatewayMetrics, stack: AsyncExitStack
 ) -> Services:
     timeout = settings.dependency_timeout_seconds
-    redis = Redis.from_url(
-        settings.redis_url, socket_timeout=timeout, socket_connect_timeout=timeout
-    )
+    redis = connect_redis(settings.redis_url, timeout=settings.redis_timeout_seconds)
     stack.push_async_callback(redis.aclose)
     live = RedisStatusStore(redis)
     store = await _task_store(settings, stack)
     publisher = RabbitPublisher(
-        settings.rabbitmq_url.get_secret_value(),
+        settings.amqp_url(),
         delivery_limit=settings.delivery_limit,
         timeout=timeout,
     )

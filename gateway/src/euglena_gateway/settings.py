@@ -28,7 +28,10 @@ class GatewaySettings(InsecureDefaultsGuard, RedisSettings, RabbitSettings):
         default=10.0, gt=0, description="Requests taking longer are answered 504."
     )
     dependency_timeout_seconds: float = Field(
-        default=3.0, gt=0, description="Budget for one call to Redis, Postgres or RabbitMQ."
+        default=3.0,
+        gt=0,
+        description="Budget for one call to Postgres or RabbitMQ (connect, query, publisher "
+        "confirm; REDIS_TIMEOUT_SECONDS bounds Redis calls).",
     )
     ready_timeout_seconds: float = Field(
         default=2.0, gt=0, description="Budget for each dependency check of /ready."

@@ -20,6 +20,7 @@ from euglena_operator.ports import PodInfo, Scale
 from euglena_operator.vocabulary import GROUP, VERSION, Kind
 
 T = TypeVar("T")
+_CONNECT_TIMEOUT = 10.0
 
 
 def load_api_client() -> client.ApiClient:
@@ -33,8 +34,11 @@ def load_api_client() -> client.ApiClient:
 
 
 class KubeClient:
-    def __init__(self, api_client: client.ApiClient) -> None:
+    def __init__(self, api_client: client.ApiClient, *, timeout: float = 30.0) -> None:
         self._api = api_client
+        # (connect, read) for urllib3: an API server that stops answering fails the call
+        # instead of holding a worker thread (and the loop awaiting it) forever.
+        self._timeout = (min(timeout, _CONNECT_TIMEOUT), timeout)
         self._apps = client.AppsV1Api(api_client)
         self._core = client.CoreV1Api(api_client)
         self._custom = client.CustomObjectsApi(api_client)
@@ -110,7 +114,7 @@ class KubeClient:
     async def _call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T | None:
         """Run ``fn`` in a thread; None on 404 (and on a 409 precondition miss)."""
         try:
-            return await asyncio.to_thread(fn, *args, **kwargs)
+            return await asyncio.to_thread(fn, *args, _request_timeout=self._timeout, **kwargs)
         except ApiException as exc:
             if exc.status in (404, 409):
                 return None

@@ -95,8 +95,9 @@ class AmqpQueueReader:
         async with self._lock:
             connection = self._connections.get(vhost)
             if connection is None or connection.is_closed:
-                async with asyncio.timeout(self._timeout):
-                    connection = await aio_pika.connect_robust(_with_vhost(self._url, vhost))
+                connection = await aio_pika.connect_robust(
+                    _with_vhost(self._url, vhost), timeout=self._timeout
+                )
                 self._connections[vhost] = connection
             return connection
 
@@ -144,13 +145,16 @@ def _with_vhost(url: str, vhost: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, "/" + quote(vhost, safe=""), parts.query, ""))
 
 
-def build_queue_reader(management_url: str, amqp_url: str) -> QueueReader:
+def build_queue_reader(management_url: str, amqp_url: str, *, timeout: float) -> QueueReader:
     if management_url and amqp_url:
-        return CombinedQueueReader(ManagementQueueReader(management_url), AmqpQueueReader(amqp_url))
+        return CombinedQueueReader(
+            ManagementQueueReader(management_url, timeout=timeout),
+            AmqpQueueReader(amqp_url, timeout=timeout),
+        )
     if management_url:
-        return ManagementQueueReader(management_url)
+        return ManagementQueueReader(management_url, timeout=timeout)
     log.warning(
         "RABBITMQ_MANAGEMENT_URL is not set: queue depth comes from an AMQP passive declare, "
         "which sees only ready messages (busy workers look idle)"
     )
-    return AmqpQueueReader(amqp_url)
+    return AmqpQueueReader(amqp_url, timeout=timeout)

@@ -43,6 +43,17 @@ class OperatorSettings(BaseServiceSettings, RedisSettings, RabbitSettings):
     gateway_timeout_seconds: float = Field(
         default=10.0, gt=0, description="Timeout of one gateway request."
     )
+    queue_timeout_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description="Timeout of one queue-depth read (management API request or AMQP declare).",
+    )
+    kubernetes_timeout_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="Read timeout of one Kubernetes API call the operator makes itself (scale, "
+        "pods, status); connecting is bounded by 10 s.",
+    )
     cancel_timeout_seconds: float = Field(
         default=20.0,
         gt=0,

@@ -12,6 +12,7 @@ from typing import Any, cast
 import kopf
 from redis.asyncio import Redis
 
+from euglena.adapters.redis_client import connect_redis
 from euglena.adapters.redis_workers import RedisWorkers
 from euglena_operator.errors import severity_of
 from euglena_operator.gateway_client import GatewayClient
@@ -68,11 +69,13 @@ def build_services(settings: OperatorSettings) -> Services:
         timeout=settings.gateway_timeout_seconds,
         metrics=metrics,
     )
-    kube = KubeClient(load_api_client())
+    kube = KubeClient(load_api_client(), timeout=settings.kubernetes_timeout_seconds)
     queues = build_queue_reader(
-        settings.rabbitmq_management_url, settings.rabbitmq_url.get_secret_value()
+        settings.rabbitmq_management_url,
+        settings.amqp_url(),
+        timeout=settings.queue_timeout_seconds,
     )
-    redis = Redis.from_url(settings.redis_url)
+    redis = connect_redis(settings.redis_url, timeout=settings.redis_timeout_seconds)
     workers = RedisWorkers(redis, set_key=settings.worker_status_set_key)
     registry = TaskRegistry()
     synchronizer = TaskSynchronizer(

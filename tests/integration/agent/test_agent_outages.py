@@ -9,6 +9,7 @@ from agent_harness import AgentHarness
 
 from euglena.status import TaskStatus
 from euglena_devkit.fakes import tool
+from euglena_devkit.faults import TcpProxy
 from euglena_devkit.services import RabbitMQServer, RedisServer
 from euglena_devkit.waiting import until
 
@@ -62,3 +63,36 @@ async def test_redis_outage_mid_task_buffers_status_and_the_task_completes(
 
 async def _count(prompts: list[str]) -> int:
     return len(prompts)
+
+
+async def test_a_blackholed_redis_mid_task_is_ridden_out_like_a_stopped_one(
+    agents: AgentHarness, redis_proxy: TcpProxy
+) -> None:
+    """A Redis that stops answering (nothing refused, nothing closed) must not stall the worker:
+    each call gives up within its timeout (at most one heartbeat, 0.5 s here), progress is
+    buffered, the loop keeps its pace, and the task completes once Redis answers again — as
+    when Redis is stopped. (With the client library's default 5 s per call, the first buffered
+    write alone took its five attempts × 5 s.)"""
+    mandate = "Keep going while Redis says nothing"
+    steps = [tool("think", thought=f"step {i}", delay=1.0) for i in range(4)]
+    agents.llm.script(mandate, [*steps, tool("exit", answer="Made it anyway.")])
+    worker = await agents.spawn_worker(redis_url=redis_proxy.url(agents.redis_url))
+    task = await agents.submit(agents.task(mandate, max_ticks=10))
+    await agents.wait(task, lambda t: t.ticks >= 1)
+
+    redis_proxy.blackhole()
+    # four more replies, 1 s each: the loop must not wait much longer than that for Redis
+    await until(
+        lambda: _count(agents.llm.prompts(mandate)),
+        holds=lambda n: n == 5,
+        timeout=15,
+        interval=0.1,
+    )
+    health = await worker.health()
+    assert health["pending_status_updates"] >= 1 and worker.proc.poll() is None
+    redis_proxy.restore()
+
+    done = await agents.finished(task, timeout=60)
+    assert done.status is TaskStatus.COMPLETED and done.result == "Made it anyway."
+    assert done.ticks == 5 and done.worker_id == worker.id
+    assert (await worker.health())["pending_status_updates"] == 0

@@ -1,11 +1,14 @@
 """A dependency that is down gives 503 and leaves no half-written task behind."""
 
 import asyncio
+import time
+from typing import Any
 
 import asyncpg
 import httpx
 from redis.asyncio import Redis
 
+from euglena_devkit.faults import TcpProxy
 from euglena_devkit.local_gateway import RunningGateway
 
 MANDATE = {"mandate": "survive an outage", "max_ticks": 2}
@@ -96,3 +99,48 @@ async def _submit_when_back(gateway: RunningGateway, headers: dict[str, str]) ->
             return response
         await asyncio.sleep(delay)
         delay = min(delay * 2, 1.0)
+
+
+async def _timed_submit(gateway: RunningGateway, headers: dict[str, str]) -> tuple[int, float]:
+    began = time.monotonic()
+    response = await gateway.client.post("/tasks", json=MANDATE, headers=headers)
+    return response.status_code, time.monotonic() - began
+
+
+async def test_a_blackholed_postgres_gives_503_within_the_dependency_timeout(
+    gateway_factory: Any, postgres_proxy: TcpProxy, postgres_server: Any, redis_url: str
+) -> None:
+    """Postgres that stops answering holds every pooled connection; requests must still get
+    503 within the dependency timeout (not queue for a connection until the 504)."""
+    async with gateway_factory(
+        database_url=postgres_proxy.url(postgres_server.dsn), dependency_timeout_seconds=1
+    ) as gw:
+        user = await gw.create_user()
+        headers = gw.headers(user)
+        postgres_proxy.blackhole()
+        try:
+            results = await asyncio.gather(*(_timed_submit(gw, headers) for _ in range(20)))
+        finally:
+            postgres_proxy.restore()
+        assert {status for status, _ in results} == {503}, results
+        assert max(elapsed for _, elapsed in results) < 8, results
+        assert await _task_keys(redis_url) == []
+        response = await _submit_when_back(gw, headers)
+        assert response.status_code == 202, response.text
+
+
+async def test_a_blackholed_redis_gives_503_and_leaves_no_row(
+    gateway_factory: Any, redis_proxy: TcpProxy, redis_url: str
+) -> None:
+    async with gateway_factory(redis_url=redis_proxy.url(redis_url), redis_timeout_seconds=1) as gw:
+        user = await gw.create_user(daily_tick_limit=2)
+        headers = gw.headers(user)
+        redis_proxy.blackhole()
+        try:
+            status, elapsed = await _timed_submit(gw, headers)
+            assert status == 503 and elapsed < 5, (status, elapsed)
+            assert await _task_rows(gw.dsn) == 0
+        finally:
+            redis_proxy.restore()
+        response = await _submit_when_back(gw, headers)
+        assert response.status_code == 202, response.text  # the reserved ticks were given back

@@ -58,8 +58,9 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
 
 
 class PostgresTaskStore:
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, *, timeout: float = 3.0) -> None:
         self._pool = pool
+        self._timeout = timeout
 
     @classmethod
     async def connect(cls, dsn: str, *, size: int, timeout: float) -> PostgresTaskStore:
@@ -74,7 +75,7 @@ class PostgresTaskStore:
             )
         except _CONNECTION_ERRORS as exc:
             raise DependencyUnavailable("postgres", str(exc)) from exc
-        return cls(pool)
+        return cls(pool, timeout=timeout)
 
     async def close(self) -> None:
         await self._pool.close()
@@ -82,7 +83,10 @@ class PostgresTaskStore:
     @asynccontextmanager
     async def _conn(self) -> AsyncIterator[Any]:
         try:
-            async with self._pool.acquire() as conn:
+            # Waiting for a free connection counts against the same budget as the query: a
+            # Postgres that stops answering holds every connection, and requests must still
+            # fail within the timeout (503), not queue behind them.
+            async with self._pool.acquire(timeout=self._timeout) as conn:
                 yield conn
         except _CONNECTION_ERRORS as exc:
             raise DependencyUnavailable("postgres", type(exc).__name__) from exc
@@ -122,13 +126,11 @@ class PostgresTaskStore:
         self, correlation_ids: Sequence[uuid.UUID], caller: Caller | None
     ) -> list[Task]:
         ids = list(correlation_ids)
-        try:
+        async with self._conn() as conn:
             if caller is None:
-                rows = await self._pool.fetch(_BY_IDS, ids)
+                rows = await conn.fetch(_BY_IDS, ids)
             else:
-                rows = await self._pool.fetch(_BY_IDS_AS, _claims(caller), ids)
-        except _CONNECTION_ERRORS as exc:
-            raise DependencyUnavailable("postgres", type(exc).__name__) from exc
+                rows = await conn.fetch(_BY_IDS_AS, _claims(caller), ids)
         return [_row_to_task(row) for row in rows]
 
     async def list(self, caller: Caller, *, limit: int, cursor: str | None) -> Page:
