@@ -80,6 +80,12 @@ class TaskStore(Protocol):
         """Guarded update: write ``task`` only over an older, non-terminal row."""
         ...
 
+    async def adopt(self, task: Task) -> bool:
+        """Write a finished ``task`` that has no row yet ("creates if missing"), counting the
+        ticks it spent against its owner's quota. False: a row exists, the task is not
+        finished, or its owner does not exist."""
+        ...
+
 
 class HealthCheck(Protocol):
     async def ping(self) -> None:

@@ -157,6 +157,15 @@ class InMemoryTaskStore(_Outage):
         self.rows[task.correlation_id] = task
         return True
 
+    async def adopt(self, task: Task) -> bool:
+        self._call("adopt")
+        if task.correlation_id in self.rows or not task.is_terminal:
+            return False
+        if task.user_id not in self.limits:
+            return False
+        self.rows[task.correlation_id] = task
+        return True
+
     async def close(self) -> None:
         return None
 

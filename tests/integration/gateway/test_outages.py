@@ -2,6 +2,7 @@
 
 import asyncio
 import time
+import uuid
 from typing import Any
 
 import asyncpg
@@ -144,3 +145,30 @@ async def test_a_blackholed_redis_gives_503_and_leaves_no_row(
             redis_proxy.restore()
         response = await _submit_when_back(gw, headers)
         assert response.status_code == 202, response.text  # the reserved ticks were given back
+
+
+async def test_with_redis_down_reads_are_served_from_postgres(
+    gateway: RunningGateway, redis_server: Any
+) -> None:
+    """The seed: "return Supabase's copy if available" — Redis only adds newer progress."""
+    user = await gateway.create_user()
+    headers = gateway.headers(user)
+    submitted = await gateway.client.post("/tasks", json=MANDATE, headers=headers)
+    cid = submitted.json()["correlation_id"]
+    redis_server.stop()
+    try:
+        one = await gateway.client.get(f"/tasks/{cid}", headers=headers)
+        assert one.status_code == 200, one.text
+        assert one.json()["status"] == "pending" and one.json()["mandate"] == MANDATE["mandate"]
+        by_id = await gateway.client.get("/tasks", params={"ids": cid}, headers=headers)
+        assert by_id.status_code == 200 and [
+            t["correlation_id"] for t in by_id.json()["items"]
+        ] == [cid]
+        page = await gateway.client.get("/tasks", headers=headers)
+        assert page.status_code == 200 and len(page.json()["items"]) == 1
+        unknown = await gateway.client.get(f"/tasks/{uuid.uuid4()}", headers=headers)
+        assert unknown.status_code == 503  # Postgres has no such task; Redis cannot be asked
+        cancel = await gateway.client.post(f"/tasks/{cid}/cancel", headers=headers)
+        assert cancel.status_code == 503  # agents learn of a cancel through Redis only
+    finally:
+        redis_server.start()

@@ -138,3 +138,18 @@ async def test_guarded_updates_go_through_the_apply_rpc(rest: Any) -> None:
     finally:
         await store.close()
     assert state.requests[-1]["body"]["p_task"]["correlation_id"] == str(task.correlation_id)
+
+
+async def test_a_finished_task_without_a_row_is_adopted_through_its_rpc(rest: Any) -> None:
+    state, url = rest
+    state.replies["/rest/v1/rpc/adopt_task"] = (200, True)
+    task = new_task(user_id=uuid.uuid4(), mandate="m", max_ticks=2)
+    store = SupabaseTaskStore(url, service_key=SERVICE_KEY, api_key=ANON_KEY, timeout=5)
+    try:
+        assert await store.adopt(task) is True
+    finally:
+        await store.close()
+    request = state.requests[-1]
+    assert request["path"] == "/rest/v1/rpc/adopt_task"
+    assert request["headers"]["Authorization"] == f"Bearer {SERVICE_KEY}"
+    assert request["body"]["p_task"]["correlation_id"] == str(task.correlation_id)

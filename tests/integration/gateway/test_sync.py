@@ -164,3 +164,48 @@ async def test_a_finished_task_nobody_reads_is_persisted_before_redis_forgets_it
         # The same pass saw the open task and left it to its readers.
         assert (await _row(gateway.dsn, open_id))["status"] == "pending"
         assert await redis.exists(task_key(open_id))
+
+
+async def test_a_finished_task_whose_row_is_missing_is_created_in_postgres(
+    gateway_factory: Any, redis: Redis
+) -> None:
+    """The seed's "creates if missing": a finished task Redis holds without a Postgres row
+    (e.g. a publish that looked refused but was queued after all) is written to Postgres,
+    counted against its owner's quota, and removed from Redis — on read and by the settler."""
+    async with gateway_factory(settle_interval_seconds=0.2, settle_after_seconds=0) as gateway:
+        user = await gateway.create_user(daily_tick_limit=10)
+        store = RedisStatusStore(redis)
+        read, unread = (
+            Task.model_validate(
+                {
+                    "correlation_id": uuid.uuid4(),
+                    "user_id": user,
+                    "mandate": "ran without a row",
+                    "max_ticks": 5,
+                    "created_at": "2026-12-01T10:00:00Z",
+                    "updated_at": "2026-12-01T10:00:00Z",
+                }
+            ).evolve(status=TaskStatus.COMPLETED, ticks=3, result=f"answer {n}")
+            for n in (1, 2)
+        )
+        for task in (read, unread):
+            await store.put(task)
+
+        got = await gateway.client.get(
+            f"/tasks/{read.correlation_id}", headers=gateway.headers(user)
+        )
+        assert got.status_code == 200 and got.json()["result"] == "answer 1"
+        row = await _row(gateway.dsn, read.correlation_id)
+        assert row is not None and (row["status"], row["ticks"]) == ("completed", 3)
+        assert not await redis.exists(task_key(read.correlation_id))
+
+        settled = await until(
+            lambda: _row(gateway.dsn, unread.correlation_id), timeout=10, what="the settler"
+        )
+        assert (settled["status"], settled["result"]) == ("completed", "answer 2")
+        assert not await redis.exists(task_key(unread.correlation_id))
+        listed = await gateway.client.get("/tasks", headers=gateway.headers(user))
+        assert {t["correlation_id"] for t in listed.json()["items"]} == {
+            str(read.correlation_id),
+            str(unread.correlation_id),
+        }

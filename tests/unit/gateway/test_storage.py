@@ -162,8 +162,43 @@ async def test_settling_persists_only_tasks_finished_before_the_cutoff(stores: S
 
     assert stores.rows.rows[old.correlation_id].status is TaskStatus.COMPLETED
     assert stores.rows.rows[recent.correlation_id].status is TaskStatus.PENDING
-    assert set(stores.live.tasks) == {
-        recent.correlation_id,
-        running.correlation_id,
-        orphan.correlation_id,  # no row to attach it to: left to its TTL
-    }
+    # a finished task whose row is missing is written to Postgres (the seed's "creates if
+    # missing"), then removed from Redis like any other
+    assert stores.rows.rows[orphan.correlation_id].status is TaskStatus.COMPLETED
+    assert set(stores.live.tasks) == {recent.correlation_id, running.correlation_id}
+
+
+async def test_a_finished_task_without_a_row_is_created_on_read(stores: Stores) -> None:
+    orphan = new_task(user_id=stores.user, mandate="m", max_ticks=4)
+    done = orphan.evolve(status=TaskStatus.FAILED, error="e", ticks=2)
+    stores.live.tasks[orphan.correlation_id] = done
+    assert await stores.storage.read(orphan.correlation_id, _caller(stores.user)) == done
+    assert stores.rows.rows[orphan.correlation_id] == done
+    assert stores.live.tasks == {} and stores.syncs == ["created"]
+
+
+async def test_an_open_task_without_a_row_is_served_but_not_created(stores: Stores) -> None:
+    orphan = new_task(user_id=stores.user, mandate="m", max_ticks=4)
+    running = orphan.evolve(status=TaskStatus.IN_PROGRESS, ticks=1)
+    stores.live.tasks[orphan.correlation_id] = running
+    assert await stores.storage.read(orphan.correlation_id, None) == running
+    assert stores.rows.rows == {} and stores.syncs == []
+
+
+async def test_with_redis_down_reads_are_served_from_postgres(stores: Stores) -> None:
+    task = await stores.recorded()
+    stores.live.down = True
+    caller = _caller(stores.user)
+    assert await stores.storage.read(task.correlation_id, caller) == task
+    assert await stores.storage.read_many([task.correlation_id], caller) == [task]
+    page = await stores.storage.page(caller, limit=10, cursor=None)
+    assert list(page.items) == [task]
+    assert stores.syncs == ["degraded", "degraded", "degraded"]
+
+
+async def test_with_redis_down_a_task_postgres_does_not_hold_is_unavailable(
+    stores: Stores,
+) -> None:
+    stores.live.down = True
+    with pytest.raises(DependencyUnavailable):
+        await stores.storage.read(uuid.uuid4(), None)

@@ -156,6 +156,13 @@ class PostgresTaskStore:
             )
         return bool(applied)
 
+    async def adopt(self, task: Task) -> bool:
+        async with self._conn() as conn:
+            created = await conn.fetchval(
+                "select public.adopt_task($1::jsonb)", task.model_dump_json()
+            )
+        return bool(created)
+
     async def ensure_user(self, user_id: uuid.UUID, email: str) -> None:
         """Local development only: create a user (and, by trigger, its profile)."""
         async with self._conn() as conn:

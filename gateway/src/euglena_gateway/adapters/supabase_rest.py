@@ -126,6 +126,12 @@ class SupabaseTaskStore:
         )
         return applied is True
 
+    async def adopt(self, task: Task) -> bool:
+        created = await self._run(
+            self._service.rpc("adopt_task", {"p_task": json.loads(task.to_json())})
+        )
+        return created is True
+
 
 def _domain_error(exc: APIError, task: Task) -> Exception:
     if exc.hint == "quota_exceeded":

@@ -29,4 +29,5 @@ class TaskEvents(Protocol):
 
 
 SyncObserver = Callable[[str], None]
-"""Told the outcome of every Redis→Postgres sync: updated, persisted_terminal, unchanged, failed."""
+"""Told the outcome of every Redis→Postgres sync: updated, persisted_terminal, created (a
+finished task without a row), unchanged, degraded (Redis away: Postgres served alone)."""

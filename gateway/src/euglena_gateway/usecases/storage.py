@@ -8,7 +8,9 @@ source of truth users see) in step. Use-cases ask it for outcomes; none touches 
   into Postgres; once the task is terminal and persisted, the Redis key is deleted. Postgres is
   served when it has the task, else Redis. A task Postgres holds as terminal is final (no status
   can replace it), so its read stops at Postgres, and the copy is kept for that reader a short
-  while (``FinishedTasks``).
+  while (``FinishedTasks``). A finished task Redis holds without a row is written to Postgres
+  ("creates if missing"). With Redis away, reads are served from Postgres alone ("degraded");
+  only a task Postgres does not hold is then unavailable.
 - **Cancelling** writes ``cancelled`` to Redis by compare-and-set (which the agents see between
   ticks), then to Postgres; a task that finished first is reported as finished, not cancelled.
 - **Settling** persists the finished tasks in Redis that nobody has read, before their copy
@@ -162,7 +164,13 @@ class StorageManager:
         if persisted is not None and persisted.is_terminal:
             self._finished.keep(persisted, caller)
             return persisted
-        live = await self._live.get(correlation_id)
+        try:
+            live = await self._live.get(correlation_id)
+        except DependencyUnavailable:
+            if persisted is None:
+                raise
+            self._degraded()
+            return persisted
         return await self._reconcile(persisted, live, caller)
 
     async def read_many(
@@ -170,13 +178,10 @@ class StorageManager:
     ) -> list[Task]:
         rows = await self._store.get_many(correlation_ids, caller)
         persisted = {t.correlation_id: t for t in rows}
-        live = await self._live.get_many(
-            [
-                cid
-                for cid in correlation_ids
-                if cid not in persisted or not persisted[cid].is_terminal
-            ]
-        )
+        open_ids = [
+            cid for cid in correlation_ids if cid not in persisted or not persisted[cid].is_terminal
+        ]
+        live = await self._live_or_nothing(open_ids)
         tasks = []
         for cid in correlation_ids:
             task = await self._reconcile(persisted.get(cid), live.get(cid), caller)
@@ -189,7 +194,7 @@ class StorageManager:
         listing writes nothing). Raises ValueError for a cursor the store did not issue."""
         page = await self._store.list(caller, limit=limit, cursor=cursor)
         open_ids = [t.correlation_id for t in page.items if not t.is_terminal]
-        live = await self._live.get_many(open_ids)
+        live = await self._live_or_nothing(open_ids)
         items = [
             live[t.correlation_id]
             if t.correlation_id in live and live[t.correlation_id].supersedes(t)
@@ -201,11 +206,9 @@ class StorageManager:
     # -- settling --------------------------------------------------------------------
 
     async def settle_finished(self, *, finished_before: datetime) -> int:
-        """Persist every task Redis holds as finished since before ``finished_before`` into the
-        Postgres row it belongs to (deleting the Redis copy); return how many were due.
-
-        A live copy without a row is left alone: it has nothing to be attached to and expires
-        with its TTL."""
+        """Persist every task Redis holds as finished since before ``finished_before`` into
+        Postgres (its row, or a new one if it has none), deleting the Redis copy; return how
+        many were due."""
         due = 0
         async for batch in self._live.scan():
             ready = {
@@ -216,9 +219,24 @@ class StorageManager:
             if not ready:
                 continue
             due += len(ready)
-            for row in await self._store.get_many(list(ready), None):
-                await self._reconcile(row, ready[row.correlation_id], None)
+            rows = {t.correlation_id: t for t in await self._store.get_many(list(ready), None)}
+            for cid, live in ready.items():
+                await self._reconcile(rows.get(cid), live, None)
         return due
+
+    async def _live_or_nothing(self, correlation_ids: list[uuid.UUID]) -> dict[uuid.UUID, Task]:
+        """Live copies for a read that Postgres can answer alone if Redis is away."""
+        if not correlation_ids:
+            return {}
+        try:
+            return await self._live.get_many(correlation_ids)
+        except DependencyUnavailable:
+            self._degraded()
+            return {}
+
+    def _degraded(self) -> None:
+        log.debug("Redis unavailable: read served from Postgres alone")
+        self._observe("degraded")
 
     async def _reconcile(
         self, persisted: Task | None, live: Task | None, caller: Caller | None
@@ -226,6 +244,9 @@ class StorageManager:
         if live is not None and caller is not None and live.user_id != caller.user_id:
             live = None
         if persisted is None:
+            if live is not None and live.is_terminal and await self._store.adopt(live):
+                self._observe("created")
+                await self._live.delete(live.correlation_id)
             return live
         if live is None:
             return persisted
