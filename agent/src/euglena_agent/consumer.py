@@ -59,7 +59,7 @@ def classify(exc: Exception) -> tuple[Outcome, Severity]:
 class Mandates(Protocol):
     """The use-cases behind the callbacks (``mandates.MandateService``)."""
 
-    async def handle(self, message: TaskMessage) -> Outcome: ...
+    async def handle(self, message: TaskMessage, *, redelivered: bool = True) -> Outcome: ...
 
     async def dead_letter(self, body: bytes, message_id: str | None, reason: str) -> None: ...
 
@@ -157,7 +157,9 @@ class MandateConsumer:
     async def deliver(self, message: AbstractIncomingMessage) -> None:
         """Handle one ``agent.mandates`` delivery and ack, requeue or dead-letter it."""
         try:
-            outcome = await self._service.handle(_parse(message.body))
+            outcome = await self._service.handle(
+                _parse(message.body), redelivered=bool(message.redelivered)
+            )
         except asyncio.CancelledError:
             log.info("message %s requeued: shutdown grace period over", message.message_id)
             await self._requeue(message)

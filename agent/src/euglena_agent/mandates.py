@@ -59,12 +59,18 @@ class MandateService:
     worker_id: str
     task_timeout: float
 
-    async def handle(self, message: TaskMessage) -> Outcome:
-        """Run the mandate to a terminal status. StatusUnavailable propagates (requeue)."""
+    async def handle(self, message: TaskMessage, *, redelivered: bool = True) -> Outcome:
+        """Run the mandate to a terminal status. StatusUnavailable propagates (requeue).
+
+        ``redelivered``: whether the broker delivered this message before (to a worker that
+        died or gave it back). A first delivery of a task some worker has claimed already is a
+        second copy of its message (the gateway queued it again after a lost confirm): the
+        delivery that claimed it carries the task — and is redelivered if its worker dies — so
+        this copy is acknowledged and dropped rather than run twice at once."""
         if message.version > MESSAGE_SCHEMA_VERSION:
             raise UnsupportedMessage(f"message schema version {message.version} is newer")
         try:
-            task = await self._claim(message)
+            task = await self._claim(message, redelivered=redelivered)
         except TaskStopped as stop:
             log.info("task %s is already %s; dropping", message.correlation_id, stop.status)
             return Outcome.ACK
@@ -84,7 +90,7 @@ class MandateService:
             self.metrics.busy.set(1 if self.presence.state is WorkerState.BUSY else 0)
         return Outcome.ACK
 
-    async def _claim(self, message: TaskMessage) -> Task:
+    async def _claim(self, message: TaskMessage, *, redelivered: bool) -> Task:
         """``accepted`` in one compare-and-set (no read first), then ``started``.
 
         The CAS refuses the write over a newer, further-along or terminal copy and hands that
@@ -97,6 +103,8 @@ class MandateService:
             task = result.current
             if task.is_terminal:
                 raise TaskStopped(task.status.value)
+            if not redelivered and task.status.rank >= TaskStatus.ACCEPTED.rank:
+                raise TaskStopped(f"{task.status.value} by {task.worker_id} (a second copy)")
             if task.status.rank < TaskStatus.ACCEPTED.rank:
                 task = await self.status.advance(
                     task.evolve(status=TaskStatus.ACCEPTED, worker_id=self.worker_id)

@@ -5,6 +5,7 @@
     EuglenaError
     ├── InvalidTransition      a writer tried to move a task backwards or out of a terminal state
     ├── DependencyUnavailable  Redis, RabbitMQ, Postgres… could not be reached in time
+    │   └── PublishUnconfirmed a message was sent but never confirmed: it may be queued or not
     ├── QuotaExceeded          a submission would pass the owner's daily tick limit
     ├── UnknownUser            the task's owner does not exist
     └── ConfigurationError     settings that cannot work (e.g. a dev secret in production)
@@ -32,6 +33,12 @@ class DependencyUnavailable(EuglenaError):
         self.dependency = dependency
         self.detail = detail
         super().__init__(f"{dependency} is unavailable" + (f": {detail}" if detail else ""))
+
+
+class PublishUnconfirmed(DependencyUnavailable):
+    """The broker took the message off the wire but neither confirmed nor refused it in time
+    (or the connection broke meanwhile): it may be queued, or not. Whoever recorded the task
+    must reconcile, not guess: rolling back could leave a task running that nobody recorded."""
 
 
 class ConfigurationError(EuglenaError):

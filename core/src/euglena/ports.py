@@ -95,7 +95,10 @@ class HealthCheck(Protocol):
 
 class TaskQueue(Protocol):
     async def publish(self, message: TaskMessage) -> None:
-        """Publish persistently and wait for the broker's confirm."""
+        """Publish persistently and wait for the broker's confirm.
+
+        Raises DependencyUnavailable when the message is certainly not queued (not connected,
+        refused by the broker), PublishUnconfirmed when it may be (sent, but no confirm)."""
         ...
 
 

@@ -10,13 +10,15 @@ Never shipped in an image (the devkit is not).
 
 from __future__ import annotations
 
+import builtins
 import uuid
-from collections.abc import AsyncIterator, Sequence
-from datetime import UTC, datetime
+from collections.abc import AsyncIterator, Callable, Sequence
+from datetime import UTC, datetime, timedelta
 
-from euglena.errors import DependencyUnavailable, QuotaExceeded, UnknownUser
+from euglena.errors import DependencyUnavailable, PublishUnconfirmed, QuotaExceeded, UnknownUser
 from euglena.messages import TaskMessage
 from euglena.ports import Caller, Page, WriteResult
+from euglena.status import TaskStatus
 from euglena.task import Task
 from euglena.workers import WorkerStatus
 
@@ -93,6 +95,9 @@ class InMemoryTaskStore(_Outage):
         self.rows: dict[uuid.UUID, Task] = {}
         self.limits = limits if limits is not None else {}
         self.released: list[uuid.UUID] = []
+        self.queued: set[uuid.UUID] = set()
+        self.leases: dict[uuid.UUID, datetime] = {}
+        self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)
 
     def add_user(self, user_id: uuid.UUID | None = None, *, limit: int = 1000) -> uuid.UUID:
         user = user_id or uuid.uuid4()
@@ -157,6 +162,28 @@ class InMemoryTaskStore(_Outage):
         self.rows[task.correlation_id] = task
         return True
 
+    async def mark_queued(self, correlation_ids: Sequence[uuid.UUID]) -> None:
+        self._call("mark_queued")
+        self.queued.update(cid for cid in correlation_ids if cid in self.rows)
+
+    async def claim_unqueued(self, *, older_than: float, limit: int) -> builtins.list[Task]:
+        self._call("claim_unqueued")
+        now = self.clock()
+        due = sorted(
+            (
+                t
+                for t in self.rows.values()
+                if t.correlation_id not in self.queued
+                and t.status is TaskStatus.PENDING
+                and t.created_at < now - timedelta(seconds=older_than)
+                and self.leases.get(t.correlation_id, now) <= now
+            ),
+            key=lambda t: t.created_at,
+        )[:limit]
+        for task in due:
+            self.leases[task.correlation_id] = now + timedelta(seconds=older_than)
+        return due
+
     async def adopt(self, task: Task) -> bool:
         self._call("adopt")
         if task.correlation_id in self.rows or not task.is_terminal:
@@ -175,17 +202,22 @@ def _visible(task: Task, caller: Caller | None) -> bool:
 
 
 class InMemoryQueue(_Outage):
-    """The task queue: every confirmed publish, in order."""
+    """The task queue: every message it took, in order. ``unconfirmed = n``: the next ``n``
+    messages are queued but their confirm is lost (``PublishUnconfirmed``)."""
 
     dependency = "rabbitmq"
 
     def __init__(self) -> None:
         super().__init__()
         self.published: list[TaskMessage] = []
+        self.unconfirmed = 0
 
     async def publish(self, message: TaskMessage) -> None:
         self._call("publish")
         self.published.append(message)
+        if self.unconfirmed > 0:
+            self.unconfirmed -= 1
+            raise PublishUnconfirmed(self.dependency, "confirm lost (in-memory)")
 
 
 class InMemoryWorkers(_Outage):

@@ -27,6 +27,7 @@ from euglena_gateway.metrics import GatewayMetrics
 from euglena_gateway.services import EnsureUser, Services
 from euglena_gateway.settings import GatewaySettings
 from euglena_gateway.usecases.ports import ClosableTaskStore
+from euglena_gateway.usecases.reconcile import QueueReconciler
 from euglena_gateway.usecases.settle import Settler
 from euglena_gateway.usecases.storage import FinishedTasks, StorageManager
 from euglena_gateway.usecases.tasks import TaskService
@@ -90,6 +91,16 @@ async def build_services(
         on_hit=metrics.finished_task_cache_hits.inc,
     )
     storage = StorageManager(store, live, metrics.observe_sync, finished)
+    reconciler = QueueReconciler(
+        storage,
+        publisher,
+        grace=settings.requeue_after_seconds,
+        give_up=settings.queue_give_up_seconds,
+        interval=settings.reconcile_interval_seconds or 3600.0,
+    )
+    # Runs even with reconciling turned off: it also writes the submissions' confirmations.
+    reconciling = asyncio.create_task(reconciler.run(), name="queue-reconciler")
+    stack.push_async_callback(_cancel, reconciling)
     if settings.settle_interval_seconds > 0:
         settler = Settler(
             storage,

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 
+from euglena.errors import ConfigurationError
 from euglena.settings import InsecureDefaultsGuard, RabbitSettings, RedisSettings
 
 
@@ -52,6 +53,24 @@ class GatewaySettings(InsecureDefaultsGuard, RedisSettings, RabbitSettings):
         description="How long a finished task may wait for a reader before the settler "
         "persists it.",
     )
+    reconcile_interval_seconds: float = Field(
+        default=10.0,
+        ge=0,
+        description="How often the gateway looks for recorded tasks whose message the broker "
+        "never confirmed, to queue them again or fail them (0 turns this off).",
+    )
+    requeue_after_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="How long after its submission a pending task whose message was never "
+        "confirmed is queued again (longer than DEPENDENCY_TIMEOUT_SECONDS).",
+    )
+    queue_give_up_seconds: float = Field(
+        default=600.0,
+        gt=0,
+        description="A task that could not be queued this long after its submission fails "
+        "(its ticks come back) instead of being queued again.",
+    )
     finished_task_cache_seconds: float = Field(
         default=30.0,
         ge=0,
@@ -69,3 +88,12 @@ class GatewaySettings(InsecureDefaultsGuard, RedisSettings, RabbitSettings):
     supabase_anon_key: SecretStr = Field(
         default=SecretStr(""), description="Public anon key handed to the web UI for sign-in."
     )
+
+    @model_validator(mode="after")
+    def _requeue_after_a_publish_could_have_been_confirmed(self) -> GatewaySettings:
+        if self.requeue_after_seconds <= self.dependency_timeout_seconds:
+            raise ConfigurationError(
+                "REQUEUE_AFTER_SECONDS must be longer than DEPENDENCY_TIMEOUT_SECONDS, or tasks "
+                "still waiting for their confirm would be queued twice"
+            )
+        return self

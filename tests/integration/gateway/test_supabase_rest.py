@@ -153,3 +153,22 @@ async def test_a_finished_task_without_a_row_is_adopted_through_its_rpc(rest: An
     assert request["path"] == "/rest/v1/rpc/adopt_task"
     assert request["headers"]["Authorization"] == f"Bearer {SERVICE_KEY}"
     assert request["body"]["p_task"]["correlation_id"] == str(task.correlation_id)
+
+
+async def test_the_outbox_is_read_and_marked_through_its_rpcs(rest: Any) -> None:
+    state, url = rest
+    task = new_task(user_id=uuid.uuid4(), mandate="m", max_ticks=2)
+    state.replies["/rest/v1/rpc/claim_unqueued"] = (200, [_row(task)])
+    state.replies["/rest/v1/rpc/mark_queued"] = (200, None)
+    store = SupabaseTaskStore(url, service_key=SERVICE_KEY, api_key=ANON_KEY, timeout=5)
+    try:
+        assert await store.claim_unqueued(older_than=30, limit=100) == [task]
+        await store.mark_queued([task.correlation_id])
+    finally:
+        await store.close()
+    claim, mark = state.requests[-2:]
+    assert claim["path"] == "/rest/v1/rpc/claim_unqueued"
+    assert claim["body"] == {"p_older_than": 30, "p_limit": 100}
+    assert mark["path"] == "/rest/v1/rpc/mark_queued"
+    assert mark["body"] == {"p_ids": [str(task.correlation_id)]}
+    assert {r["headers"]["Authorization"] for r in (claim, mark)} == {f"Bearer {SERVICE_KEY}"}

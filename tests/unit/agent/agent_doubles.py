@@ -217,6 +217,7 @@ class Delivery:
     message_id: str | None = None
     headers: dict[str, Any] = field(default_factory=dict)
     settled: list[str] = field(default_factory=list)
+    redelivered: bool = False
 
     async def ack(self) -> None:
         self.settled.append("ack")

@@ -28,7 +28,7 @@ class Mandates:
         self.dead: list[tuple[bytes, str | None, str]] = []
         self.block = False
 
-    async def handle(self, message: TaskMessage) -> Outcome:
+    async def handle(self, message: TaskMessage, *, redelivered: bool = True) -> Outcome:
         self.handled.append(message)
         if self.block:
             await asyncio.Event().wait()

@@ -62,6 +62,22 @@ async def test_a_redelivered_running_task_continues_on_this_worker() -> None:
     )
 
 
+async def test_a_second_copy_of_a_message_whose_task_is_claimed_is_dropped() -> None:
+    worker = Worker(ScriptedModel(answer("twice?")))
+    task, message = submitted()
+    running = task.evolve(status=TaskStatus.IN_PROGRESS, ticks=1, worker_id="worker-2")
+    worker.status_store.tasks[task.correlation_id] = running
+    assert await worker.service.handle(message, redelivered=False) is Outcome.ACK
+    assert worker.model.requests == [] and worker.stored(task) == running
+
+
+async def test_a_first_delivery_of_an_unclaimed_task_runs() -> None:
+    worker = Worker(ScriptedModel(answer("once")))
+    task, message = submitted()
+    assert await worker.service.handle(message, redelivered=False) is Outcome.ACK
+    assert worker.stored(task).result == "once"
+
+
 async def test_a_task_cancelled_between_ticks_stops_and_keeps_its_cancel() -> None:
     task, message = submitted(max_ticks=10)
 

@@ -10,6 +10,7 @@ the caller's row-level-security context, as PostgREST does it: ``role = authenti
 from __future__ import annotations
 
 import base64
+import builtins
 import json
 import uuid
 from collections.abc import AsyncIterator, Sequence
@@ -155,6 +156,17 @@ class PostgresTaskStore:
                 "select public.apply_task_update($1::jsonb)", task.model_dump_json()
             )
         return bool(applied)
+
+    async def mark_queued(self, correlation_ids: Sequence[uuid.UUID]) -> None:
+        async with self._conn() as conn:
+            await conn.execute("select public.mark_queued($1::uuid[])", list(correlation_ids))
+
+    async def claim_unqueued(self, *, older_than: float, limit: int) -> builtins.list[Task]:
+        async with self._conn() as conn:
+            rows = await conn.fetch(
+                f"select {_COLUMNS} from public.claim_unqueued($1, $2)", older_than, limit
+            )
+        return [_row_to_task(row) for row in rows]
 
     async def adopt(self, task: Task) -> bool:
         async with self._conn() as conn:

@@ -3,6 +3,14 @@
 One robust connection and one long-lived confirming channel serve every request; concurrent
 publishes share it and each awaits its own confirm. If RabbitMQ is down at start-up, the
 gateway still starts (and answers 503 to submissions) while it keeps reconnecting.
+
+A publish fails in one of two ways, and callers must tell them apart: *refused*
+(``DependencyUnavailable``: not connected, or the broker returned or nacked the message — it
+is certainly not queued) and *unconfirmed* (``PublishUnconfirmed``: the message was sent but no
+confirm came within the timeout, or the connection broke meanwhile — it may be queued). A
+broker that does not confirm in time is treated as gone: the connection is dropped and made
+again in the background, so the next submissions are refused at once (503) instead of each
+waiting for a confirm that will not come.
 """
 
 from __future__ import annotations
@@ -15,7 +23,7 @@ import aio_pika
 import aiormq
 from aio_pika.abc import AbstractRobustChannel, AbstractRobustConnection
 
-from euglena.errors import DependencyUnavailable
+from euglena.errors import DependencyUnavailable, PublishUnconfirmed
 from euglena.messages import (
     CONTENT_TYPE,
     DEAD_LETTER_QUEUE,
@@ -36,6 +44,7 @@ class RabbitPublisher:
         self._connection: AbstractRobustConnection | None = None
         self._channel: AbstractRobustChannel | None = None
         self._connector: asyncio.Task[None] | None = None
+        self._closing: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
         try:
@@ -62,7 +71,19 @@ class RabbitPublisher:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 10.0)
 
+    def _reconnect(self) -> None:
+        """Give up on the current connection (closed in the background) and make a new one."""
+        connection, self._connection, self._channel = self._connection, None, None
+        if connection is not None:
+            self._closing.add(asyncio.create_task(_close_quietly(connection, self._timeout)))
+            self._closing = {t for t in self._closing if not t.done()}
+        if self._connector is None or self._connector.done():
+            log.warning("RabbitMQ did not confirm in time; connecting again")
+            self._connector = asyncio.create_task(self._connect_forever())
+
     async def close(self) -> None:
+        for closing in self._closing:
+            closing.cancel()
         if self._connector is not None:
             self._connector.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -90,10 +111,13 @@ class RabbitPublisher:
             confirmation = await channel.default_exchange.publish(
                 amqp_message, routing_key=MANDATES_QUEUE, mandatory=True, timeout=self._timeout
             )
+        except aiormq.exceptions.DeliveryError as exc:
+            raise DependencyUnavailable("rabbitmq", "the broker returned the message") from exc
         except (OSError, aiormq.exceptions.AMQPError, TimeoutError, RuntimeError) as exc:
-            raise DependencyUnavailable("rabbitmq", type(exc).__name__) from exc
+            self._reconnect()
+            raise PublishUnconfirmed("rabbitmq", f"no confirm: {type(exc).__name__}") from exc
         if not isinstance(confirmation, aiormq.spec.Basic.Ack):
-            raise DependencyUnavailable("rabbitmq", "the broker did not confirm the message")
+            raise DependencyUnavailable("rabbitmq", "the broker refused the message")
 
     async def ping(self) -> None:
         channel = self._ready_channel()
@@ -107,3 +131,9 @@ async def declare_queues(channel: aio_pika.abc.AbstractChannel, delivery_limit: 
     await channel.declare_queue(
         MANDATES_QUEUE, durable=True, arguments=mandates_queue_arguments(delivery_limit)
     )
+
+
+async def _close_quietly(connection: AbstractRobustConnection, timeout: float) -> None:
+    with contextlib.suppress(Exception):
+        async with asyncio.timeout(timeout):
+            await connection.close()

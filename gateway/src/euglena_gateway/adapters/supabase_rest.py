@@ -10,6 +10,7 @@ documents (``tests/integration/gateway/test_supabase_rest.py``), not against a l
 
 from __future__ import annotations
 
+import builtins
 import json
 import uuid
 from collections.abc import Sequence
@@ -125,6 +126,15 @@ class SupabaseTaskStore:
             self._service.rpc("apply_task_update", {"p_task": json.loads(task.to_json())})
         )
         return applied is True
+
+    async def mark_queued(self, correlation_ids: Sequence[uuid.UUID]) -> None:
+        params: dict[str, Any] = {"p_ids": [str(c) for c in correlation_ids]}
+        await self._run(self._service.rpc("mark_queued", params))
+
+    async def claim_unqueued(self, *, older_than: float, limit: int) -> builtins.list[Task]:
+        params: dict[str, Any] = {"p_older_than": older_than, "p_limit": limit}
+        rows = await self._run(self._service.rpc("claim_unqueued", params))
+        return [Task.model_validate(row) for row in rows or []]
 
     async def adopt(self, task: Task) -> bool:
         created = await self._run(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Protocol
 
 from euglena.ports import HealthCheck, StatusStore, TaskStore
@@ -18,7 +18,25 @@ class LiveStatusStore(StatusStore, Protocol):
         ...
 
 
-class ClosableTaskStore(TaskStore, HealthCheck, Protocol):
+class QueueLedger(Protocol):
+    """Which recorded tasks the broker confirmed (the outbox, in the task rows)."""
+
+    async def mark_queued(self, correlation_ids: Sequence[uuid.UUID]) -> None:
+        """Record that the broker confirmed these tasks' messages."""
+        ...
+
+    async def claim_unqueued(self, *, older_than: float, limit: int) -> list[Task]:
+        """Pending tasks recorded more than ``older_than`` seconds ago whose message was never
+        confirmed, oldest first; each is claimed for ``older_than`` seconds, so several
+        gateway replicas never take the same task at once."""
+        ...
+
+
+class RecordStore(TaskStore, QueueLedger, Protocol):
+    """The gateway's Postgres: the tasks, their quotas and their outbox."""
+
+
+class ClosableTaskStore(RecordStore, HealthCheck, Protocol):
     async def close(self) -> None: ...
 
 

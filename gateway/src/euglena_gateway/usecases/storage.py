@@ -15,6 +15,10 @@ source of truth users see) in step. Use-cases ask it for outcomes; none touches 
   ticks), then to Postgres; a task that finished first is reported as finished, not cancelled.
 - **Settling** persists the finished tasks in Redis that nobody has read, before their copy
   expires (the ``Settler`` decides when).
+- **Queueing** (the outbox): a task whose message the broker confirmed is marked queued in its
+  row, in batches off the request's path (``confirmed`` / ``flush_confirmed``). Tasks left
+  pending and unmarked are handed to the ``QueueReconciler`` (``unqueued``), which republishes
+  them, notices that a worker already has them (``progress_of``), or fails them (``fail``).
 """
 
 from __future__ import annotations
@@ -29,10 +33,10 @@ from datetime import datetime
 from cachetools import TTLCache
 
 from euglena.errors import DependencyUnavailable
-from euglena.ports import Caller, Page, TaskStore
+from euglena.ports import Caller, Page
 from euglena.status import TaskStatus
 from euglena.task import Task
-from euglena_gateway.usecases.ports import LiveStatusStore, SyncObserver
+from euglena_gateway.usecases.ports import LiveStatusStore, RecordStore, SyncObserver
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +97,7 @@ _CANCEL_ATTEMPTS = 3
 class StorageManager:
     def __init__(
         self,
-        store: TaskStore,
+        store: RecordStore,
         live: LiveStatusStore,
         observe: SyncObserver | None = None,
         finished: FinishedTasks | None = None,
@@ -102,6 +106,7 @@ class StorageManager:
         self._live = live
         self._observe = observe or (lambda _outcome: None)
         self._finished = finished or FinishedTasks(size=0, ttl=0)
+        self._confirmed: set[uuid.UUID] = set()
 
     # -- writing ---------------------------------------------------------------------
 
@@ -153,6 +158,57 @@ class StorageManager:
         cancelled = task.evolve(status=TaskStatus.CANCELLED, error=reason)
         await self._store.apply(cancelled)
         return Cancellation(cancelled, cancelled=True)
+
+    # -- queueing (the outbox) -----------------------------------------------------------
+
+    def confirmed(self, correlation_id: uuid.UUID) -> None:
+        """The broker confirmed this task's message; written by the next ``flush_confirmed``."""
+        self._confirmed.add(correlation_id)
+
+    async def flush_confirmed(self) -> int:
+        """Mark every confirmed task queued in Postgres; return how many were written. If
+        Postgres is away they are kept for the next flush (DependencyUnavailable)."""
+        ids, self._confirmed = self._confirmed, set()
+        if not ids:
+            return 0
+        try:
+            await self._store.mark_queued(list(ids))
+        except DependencyUnavailable:
+            self._confirmed |= ids
+            raise
+        return len(ids)
+
+    async def mark_queued(self, correlation_id: uuid.UUID) -> None:
+        await self._store.mark_queued([correlation_id])
+
+    async def unqueued(self, *, older_than: float, limit: int) -> list[Task]:
+        """Claim pending tasks recorded ``older_than`` seconds ago and never confirmed."""
+        return await self._store.claim_unqueued(older_than=older_than, limit=limit)
+
+    async def progress_of(self, task: Task) -> Task | None:
+        """The task as a worker moved it on, if one did (its message was queued after all,
+        only the confirm was lost): marked queued and synced into Postgres. None when Redis
+        shows no progress (or cannot be asked)."""
+        try:
+            live = await self._live.get(task.correlation_id)
+        except DependencyUnavailable:
+            return None
+        if live is None or live.status is TaskStatus.PENDING:
+            return None
+        await self._store.mark_queued([task.correlation_id])
+        return await self._reconcile(task, live, None)
+
+    async def fail(self, task: Task, reason: str) -> Task:
+        """Fail a task that never ran (its unused ticks come back with the guarded update)."""
+        failed = task.evolve(status=TaskStatus.FAILED, error=reason)
+        await self._store.apply(failed)
+        try:
+            await self._live.put(failed, create=False)
+        except DependencyUnavailable:
+            log.debug(
+                "Redis unavailable: the live copy of %s expires by itself", task.correlation_id
+            )
+        return failed
 
     # -- reading ---------------------------------------------------------------------
 

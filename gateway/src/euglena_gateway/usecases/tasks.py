@@ -6,11 +6,12 @@ They decide who may do what (the caller's identity, the service role's privilege
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
-from euglena.errors import DependencyUnavailable
+from euglena.errors import DependencyUnavailable, PublishUnconfirmed, Severity
 from euglena.messages import TaskMessage
 from euglena.ports import Caller, Page, TaskQueue
 from euglena.task import Task, TaskSource, new_task
@@ -18,6 +19,8 @@ from euglena_gateway.auth import Principal
 from euglena_gateway.errors import BadRequest, Conflict, Forbidden, NotFound
 from euglena_gateway.usecases.ports import TaskEvents
 from euglena_gateway.usecases.storage import StorageManager
+
+log = logging.getLogger(__name__)
 
 CANCELLED_MESSAGE = "cancelled at the owner's request"
 
@@ -58,9 +61,18 @@ class TaskService:
             return await self._storage.read(stored.correlation_id, None) or stored, False
         try:
             await self._queue.publish(TaskMessage.from_task(stored))
+        except PublishUnconfirmed as exc:
+            # It may be queued already: rolling it back could leave it running unrecorded.
+            # It stays recorded and unmarked, and the QueueReconciler queues it (or finds it
+            # running) once the broker answers again.
+            Severity.DEGRADED.log(
+                log, "task %s kept for the reconciler: %s", task.correlation_id, exc
+            )
+            return stored, True
         except DependencyUnavailable:
-            await self._storage.withdraw(stored)  # no half-written task remains
+            await self._storage.withdraw(stored)  # certainly not queued: nothing remains
             raise
+        self._storage.confirmed(stored.correlation_id)
         return stored, True
 
     async def get(self, principal: Principal, correlation_id: uuid.UUID) -> Task:
