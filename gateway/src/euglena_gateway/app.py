@@ -20,7 +20,7 @@ from euglena_gateway.adapters.rabbitmq import RabbitPublisher
 from euglena_gateway.adapters.redis_events import RedisTaskEvents
 from euglena_gateway.auth import TokenVerifier
 from euglena_gateway.devtokens import user_id_for
-from euglena_gateway.http import problems, system, tasks
+from euglena_gateway.http import openapi, problems, system, tasks
 from euglena_gateway.http.middleware import EdgeMiddleware
 from euglena_gateway.http.static import mount_frontend
 from euglena_gateway.metrics import GatewayMetrics
@@ -149,6 +149,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     problems.install(app)
+    openapi.install(app, settings)
     # The routes join the app's own table: an included router is matched twice per request.
     for router in (tasks.router, system.router):
         app.router.routes.extend(router.routes)

@@ -58,6 +58,49 @@ CASES: list[tuple[str, str, str, dict[str, Any], int, str]] = [
         "must not be empty",
     ),
     (
+        "mandate of whitespace only",
+        "POST",
+        "/tasks",
+        {"json": {"mandate": "\u2003\x1f\t", "max_ticks": 1}},
+        422,
+        "must not be empty",
+    ),
+    (
+        "NUL in the mandate",
+        "POST",
+        "/tasks",
+        {"json": {"mandate": "find\x00X", "max_ticks": 1}},
+        422,
+        "without NUL",
+    ),
+    (
+        "lone surrogate in the mandate",
+        "POST",
+        "/tasks",
+        {
+            "content": b'{"mandate": "find \\ud800", "max_ticks": 1}',
+            "headers": {"content-type": "application/json"},
+        },
+        422,
+        "surrogates",
+    ),
+    (
+        "body not UTF-8",
+        "POST",
+        "/tasks",
+        {"content": b"\xff\xfe{", "headers": {"content-type": "application/json"}},
+        400,
+        "UTF-8",
+    ),
+    (
+        "ticks true",
+        "POST",
+        "/tasks",
+        {"json": {"mandate": "a", "max_ticks": True}},
+        422,
+        "whole number",
+    ),
+    (
         "mandate too long",
         "POST",
         "/tasks",
@@ -166,6 +209,15 @@ CASES: list[tuple[str, str, str, dict[str, Any], int, str]] = [
     ),
     ("unknown task", "GET", f"/tasks/{uuid.uuid4()}", {}, 404, "not found"),
     ("bad cursor", "GET", "/tasks", {"params": {"cursor": "!!"}}, 400, "cursor"),
+    (
+        "bad cursor with ids",
+        "GET",
+        "/tasks",
+        {"params": {"cursor": "-1", "ids": str(uuid.uuid4())}},
+        400,
+        "cursor",
+    ),
+    ("empty ids", "GET", "/tasks", {"params": {"ids": ""}}, 400, "UUID"),
     ("limit out of range", "GET", "/tasks", {"params": {"limit": 0}}, 422, "limit"),
     (
         "too many ids",
@@ -258,3 +310,33 @@ async def test_every_oversized_body_gets_413_and_a_small_chunked_one_is_served(
     error = too_big.json()["error"]
     assert error["code"] == "payload_too_large" and error["details"] == {"max_bytes": 2048}
     assert fine.status_code == 202, fine.text
+
+
+async def test_a_whole_number_written_as_a_float_is_a_whole_number(gateway: RunningGateway) -> None:
+    user = await gateway.create_user()
+    response = await gateway.client.post(
+        "/tasks", json={"mandate": "find X", "max_ticks": 2.0}, headers=gateway.headers(user)
+    )
+    assert response.status_code == 202, response.text
+    assert response.json()["task"]["max_ticks"] == 2
+
+
+async def test_a_wrong_method_says_which_methods_the_path_has(gateway: RunningGateway) -> None:
+    response = await gateway.client.request("DELETE", "/tasks")
+    assert response.status_code == 405
+    assert response.headers["allow"] == "GET, HEAD, POST"
+
+
+async def test_a_listing_continues_from_any_well_formed_cursor(gateway: RunningGateway) -> None:
+    user = await gateway.create_user()
+    headers = gateway.headers(user)
+    for _ in range(3):
+        await gateway.client.post("/tasks", json=OK, headers=headers)
+    first = (await gateway.client.get("/tasks", params={"limit": 2}, headers=headers)).json()
+    rest = await gateway.client.get(
+        "/tasks", params={"limit": 2, "cursor": first["next_cursor"]}, headers=headers
+    )
+    assert rest.status_code == 200 and len(rest.json()["items"]) == 1
+    start = f"{10**15}.{uuid.uuid4()}"  # a position before 2001: nothing older there
+    empty = await gateway.client.get("/tasks", params={"cursor": start}, headers=headers)
+    assert empty.status_code == 200 and empty.json() == {"items": [], "next_cursor": None}

@@ -9,17 +9,16 @@ the caller's row-level-security context, as PostgREST does it: ``role = authenti
 
 from __future__ import annotations
 
-import base64
 import builtins
 import json
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from datetime import datetime
 from typing import Any
 
 import asyncpg
 
+from euglena.cursor import decode_cursor, encode_cursor
 from euglena.errors import DependencyUnavailable, QuotaExceeded, UnknownUser
 from euglena.ports import Caller, Page
 from euglena.task import Task
@@ -46,16 +45,8 @@ def _row_to_task(row: asyncpg.Record) -> Task:
     return Task.model_validate(data)
 
 
-def encode_cursor(task: Task) -> str:
-    raw = f"{task.created_at.isoformat()}|{task.correlation_id}"
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    """Raises ValueError for a cursor this store did not issue."""
-    padded = cursor + "=" * (-len(cursor) % 4)
-    created, _, cid = base64.urlsafe_b64decode(padded.encode()).decode().partition("|")
-    return datetime.fromisoformat(created), uuid.UUID(cid)
+def cursor_of(task: Task) -> str:
+    return encode_cursor(task.created_at, task.correlation_id)
 
 
 class PostgresTaskStore:
@@ -148,7 +139,7 @@ class PostgresTaskStore:
         tasks = [_row_to_task(row) for row in rows]
         more = len(tasks) > limit
         tasks = tasks[:limit]
-        return Page(items=tasks, next_cursor=encode_cursor(tasks[-1]) if more else None)
+        return Page(items=tasks, next_cursor=cursor_of(tasks[-1]) if more else None)
 
     async def apply(self, task: Task) -> bool:
         async with self._conn() as conn:

@@ -20,10 +20,11 @@ import httpx
 from postgrest import AsyncPostgrestClient
 from postgrest.exceptions import APIError
 
+from euglena.cursor import decode_cursor
 from euglena.errors import DependencyUnavailable, QuotaExceeded, UnknownUser
 from euglena.ports import Caller, Page
 from euglena.task import Task, to_rfc3339
-from euglena_gateway.adapters.postgres import decode_cursor, encode_cursor
+from euglena_gateway.adapters.postgres import cursor_of
 from euglena_gateway.settings import GatewaySettings
 
 
@@ -119,7 +120,7 @@ class SupabaseTaskStore:
         tasks = [Task.model_validate(row) for row in await self._run(query)]
         more = len(tasks) > limit
         tasks = tasks[:limit]
-        return Page(items=tasks, next_cursor=encode_cursor(tasks[-1]) if more else None)
+        return Page(items=tasks, next_cursor=cursor_of(tasks[-1]) if more else None)
 
     async def apply(self, task: Task) -> bool:
         applied = await self._run(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +19,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import BaseRoute, Match
 
 from euglena.errors import DependencyUnavailable, EuglenaError, QuotaExceeded, Severity, UnknownUser
 from euglena_gateway.errors import (
@@ -67,13 +69,25 @@ _HTTP_CODES = {
 }
 
 
+_FASTAPI_BODY_ERROR = "There was an error parsing the body"
+"""What FastAPI raises (400) for a body it cannot even decode (e.g. not UTF-8)."""
+
+
 def problem_body(code: str, message: str, details: Any = None) -> bytes:
     """The JSON body of every error response."""
     return json.dumps({"error": {"code": code, "message": message, "details": details}}).encode()
 
 
-def problem(status: int, code: str, message: str, details: Any = None) -> JSONResponse:
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+def problem(
+    status: int,
+    code: str,
+    message: str,
+    details: Any = None,
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
+    headers = dict(headers or {})
+    if status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
     return JSONResponse(
         {"error": {"code": code, "message": message, "details": details}},
         status_code=status,
@@ -98,6 +112,18 @@ def _message_and_details(request: Request, exc: EuglenaError) -> tuple[str, Any]
     if isinstance(exc, GatewayError):
         return exc.message, exc.details
     return str(exc), None
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method some route serves at this path (one route per method: Starlette's own
+    405 names only the first route's)."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        if isinstance(route, BaseRoute) and route.matches(request.scope)[0] is not Match.NONE:
+            methods.update(getattr(route, "methods", None) or ())
+    if "GET" in methods:
+        methods.add("HEAD")
+    return ", ".join(sorted(methods))
 
 
 def _field(loc: tuple[Any, ...]) -> str:
@@ -144,9 +170,15 @@ def install(app: FastAPI) -> None:
         return problem(422, "invalid_request", _validation_message(errors), errors)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = _HTTP_CODES.get(exc.status_code, "http_error")
-        return problem(exc.status_code, code, str(exc.detail))
+        message = str(exc.detail)
+        if exc.status_code == 400 and message == _FASTAPI_BODY_ERROR:
+            message = "the request body could not be read: send UTF-8 encoded JSON"
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = _allowed_methods(request)
+        return problem(exc.status_code, code, message, headers=headers)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

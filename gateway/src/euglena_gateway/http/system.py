@@ -7,7 +7,7 @@ import uuid
 from typing import Any
 
 from fastapi import APIRouter, Response
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, Field
 
@@ -15,11 +15,13 @@ from euglena.settings import Environment
 from euglena_gateway.devtokens import mint_user_token
 from euglena_gateway.errors import NotFound
 from euglena_gateway.http.deps import ServicesDep
+from euglena_gateway.http.openapi import problems
+from euglena_gateway.http.schemas import Health, Readiness, UiConfig
 
 router = APIRouter()
 
 
-@router.get("/health")
+@router.get("/health", response_model=Health, responses=problems())
 async def health() -> dict[str, str]:
     return {"status": "ok"}
 
@@ -35,7 +37,14 @@ async def _check(check: Any, timeout: float) -> str:
     return "ok"
 
 
-@router.get("/ready")
+@router.get(
+    "/ready",
+    response_model=Readiness,
+    responses={
+        503: {"model": Readiness, "description": "A dependency did not answer in time"},
+        **problems(),
+    },
+)
 async def ready(services: ServicesDep) -> JSONResponse:
     names = list(services.checks)
     results = await asyncio.gather(
@@ -49,12 +58,22 @@ async def ready(services: ServicesDep) -> JSONResponse:
     )
 
 
-@router.get("/metrics")
+@router.get(
+    "/metrics",
+    response_class=PlainTextResponse,
+    responses={
+        200: {
+            "description": "Prometheus text exposition format",
+            "content": {"text/plain": {"schema": {"type": "string"}}},
+        },
+        **problems(),
+    },
+)
 async def metrics(services: ServicesDep) -> Response:
     return Response(generate_latest(services.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
 
-@router.get("/ui-config.json")
+@router.get("/ui-config.json", response_model=UiConfig, responses=problems())
 async def ui_config(services: ServicesDep) -> dict[str, Any]:
     settings = services.settings
     return {
