@@ -184,6 +184,24 @@ class InMemoryTaskStore(_Outage):
             self.leases[task.correlation_id] = now + timedelta(seconds=older_than)
         return due
 
+    async def open_tasks(
+        self, *, after: uuid.UUID, fresh_within: float, limit: int
+    ) -> builtins.list[Task]:
+        self._call("open_tasks")
+        fresh = self.clock() - timedelta(seconds=fresh_within)
+        found = sorted(
+            (
+                t
+                for t in self.rows.values()
+                if not t.is_terminal
+                and t.correlation_id in self.queued
+                and (t.status is not TaskStatus.PENDING or t.updated_at > fresh)
+                and t.correlation_id > after
+            ),
+            key=lambda t: t.correlation_id,
+        )
+        return found[:limit]
+
     async def adopt(self, task: Task) -> bool:
         self._call("adopt")
         if task.correlation_id in self.rows or not task.is_terminal:

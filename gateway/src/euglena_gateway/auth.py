@@ -20,6 +20,9 @@ import jwt
 from euglena_gateway.errors import Forbidden, Unauthorized
 
 SERVICE_ROLE = "service_role"
+MAX_TOKEN_BYTES = 8192
+"""Supabase's access tokens are about 1 KB; anything much larger is refused before it is
+parsed (and before it could take a place in the verified-token cache)."""
 _ASYMMETRIC = ["RS256", "ES256", "EdDSA"]
 
 
@@ -105,6 +108,8 @@ def _bearer(authorization: str | None) -> str:
     scheme, _, token = authorization.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("the Authorization header must be 'Bearer <Supabase JWT>'")
+    if len(token) > MAX_TOKEN_BYTES:
+        raise Unauthorized(f"the bearer token is larger than {MAX_TOKEN_BYTES} bytes")
     return token.strip()
 
 

@@ -8,6 +8,7 @@ message may be queued, and a task that could not be queued for too long.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -15,9 +16,10 @@ from typing import Any
 import asyncpg
 from agent_harness import AgentHarness
 
-from euglena.task import new_task, utcnow
+from euglena.task import Task, new_task, utcnow
 from euglena_devkit.fakes import tool
 from euglena_devkit.faults import TcpProxy
+from euglena_devkit.services import RedisServer
 from euglena_devkit.waiting import until
 
 FAST_RECOVERY = {
@@ -36,6 +38,13 @@ async def _row(dsn: str, cid: str) -> asyncpg.Record | None:
         )
     finally:
         await conn.close()
+
+
+def _task(cid: str) -> Task:
+    """Enough of a task for the harness to read its live copy by id."""
+    return new_task(user_id=uuid.uuid4(), mandate="-", max_ticks=1).model_copy(
+        update={"correlation_id": uuid.UUID(cid)}
+    )
 
 
 async def _used_today(dsn: str, user: uuid.UUID) -> int:
@@ -135,3 +144,29 @@ async def test_a_publish_whose_confirm_never_came_runs_once_and_its_result_is_ke
     assert (done["status"], done["result"]) == ("completed", "It ran once.")
     assert row is not None and (row["status"], row["result"]) == ("completed", "It ran once.")
     assert len(agents.llm.prompts(mandate)) == 1
+
+
+async def test_a_result_lost_with_a_redis_restart_is_produced_again(
+    gateway_factory: Any, agents: AgentHarness, redis_server: RedisServer
+) -> None:
+    """Redis without persistence restarts after a task finished there but before its result
+    reached Postgres: the gateway sees the open task's live copy is gone, queues it again, and
+    the result is produced again instead of the task staying open forever."""
+    mandate = "Finished just before the restart"
+    agents.llm.script(mandate, [tool("exit", answer="Said twice, kept once.")])
+    settings = {**FAST_RECOVERY, "settle_after_seconds": 300}
+    async with gateway_factory(**settings) as gw:
+        await agents.start_worker(delivery_limit=gw.settings.delivery_limit)
+        user = await gw.create_user(daily_tick_limit=10)
+        response = await gw.client.post(
+            "/tasks", json={"mandate": mandate, "max_ticks": 3}, headers=gw.headers(user)
+        )
+        cid = response.json()["correlation_id"]
+        await agents.wait(_task(cid), lambda t: t.is_terminal)
+        await asyncio.to_thread(redis_server.stop)
+        await asyncio.to_thread(redis_server.start)
+
+        done = await _finished(gw, user, cid)
+
+    assert (done["status"], done["result"]) == ("completed", "Said twice, kept once.")
+    assert len(agents.llm.prompts(mandate)) == 2

@@ -7,7 +7,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from euglena_gateway.auth import TokenVerifier
+from euglena_gateway.auth import MAX_TOKEN_BYTES, TokenVerifier
 from euglena_gateway.errors import Forbidden, Unauthorized
 
 SECRET = "unit-test-secret-that-is-long-enough-for-hs256"
@@ -90,3 +90,11 @@ async def test_a_remembered_token_is_refused_once_it_expires() -> None:
         await asyncio.sleep(0.25)
     with pytest.raises(Unauthorized, match="expired"):
         await verifier.verify(header)
+
+
+async def test_an_oversized_token_is_refused_even_when_correctly_signed() -> None:
+    verifier = TokenVerifier(secret=SECRET)
+    claims = {"sub": str(uuid.uuid4()), "aud": "authenticated", "exp": int(time.time()) + 60}
+    token = jwt.encode({**claims, "padding": "x" * MAX_TOKEN_BYTES}, SECRET, algorithm="HS256")
+    with pytest.raises(Unauthorized, match="larger than"):
+        await verifier.verify(f"Bearer {token}")

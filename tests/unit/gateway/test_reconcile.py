@@ -124,3 +124,28 @@ async def test_while_the_broker_is_away_the_task_waits_for_its_next_lease(
     outbox.later(GRACE + 1)
     assert (await outbox.reconciler.reconcile_once()).republished == 1
     assert outbox.published(task) == 1
+
+
+async def test_an_open_task_whose_live_copy_was_lost_is_queued_again(outbox: Outbox) -> None:
+    task = await outbox.submit()
+    await outbox.storage.flush_confirmed()
+    outbox.live.tasks.clear()  # Redis restarted without persistence
+    assert (await outbox.reconciler.reconcile_once()).restored == 0  # first seen missing
+    outbox.later(GRACE + 1)
+    assert (await outbox.reconciler.reconcile_once()).restored == 1
+    assert outbox.published(task) == 2
+    assert outbox.live.tasks[task.correlation_id].status is TaskStatus.PENDING
+    outbox.later(GRACE + 1)
+    assert (await outbox.reconciler.reconcile_once()).restored == 0  # it has a copy again
+
+
+async def test_a_copy_that_comes_back_clears_the_suspicion(outbox: Outbox) -> None:
+    task = await outbox.submit()
+    await outbox.storage.flush_confirmed()
+    running = outbox.live.tasks.pop(task.correlation_id).evolve(status=TaskStatus.IN_PROGRESS)
+    await outbox.reconciler.reconcile_once()
+    outbox.live.tasks[task.correlation_id] = running  # the worker's next tick wrote it
+    await outbox.reconciler.reconcile_once()
+    outbox.later(GRACE + 1)
+    assert (await outbox.reconciler.reconcile_once()).restored == 0
+    assert outbox.published(task) == 1

@@ -159,6 +159,15 @@ class PostgresTaskStore:
             )
         return [_row_to_task(row) for row in rows]
 
+    async def open_tasks(
+        self, *, after: uuid.UUID, fresh_within: float, limit: int
+    ) -> builtins.list[Task]:
+        async with self._conn() as conn:
+            rows = await conn.fetch(
+                f"select {_COLUMNS} from public.open_tasks($1, $2, $3)", after, fresh_within, limit
+            )
+        return [_row_to_task(row) for row in rows]
+
     async def adopt(self, task: Task) -> bool:
         async with self._conn() as conn:
             created = await conn.fetchval(

@@ -137,6 +137,17 @@ class SupabaseTaskStore:
         rows = await self._run(self._service.rpc("claim_unqueued", params))
         return [Task.model_validate(row) for row in rows or []]
 
+    async def open_tasks(
+        self, *, after: uuid.UUID, fresh_within: float, limit: int
+    ) -> builtins.list[Task]:
+        params: dict[str, Any] = {
+            "p_after": str(after),
+            "p_fresh_within": fresh_within,
+            "p_limit": limit,
+        }
+        rows = await self._run(self._service.rpc("open_tasks", params))
+        return [Task.model_validate(row) for row in rows or []]
+
     async def adopt(self, task: Task) -> bool:
         created = await self._run(
             self._service.rpc("adopt_task", {"p_task": json.loads(task.to_json())})

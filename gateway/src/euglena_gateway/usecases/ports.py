@@ -31,6 +31,11 @@ class QueueLedger(Protocol):
         gateway replicas never take the same task at once."""
         ...
 
+    async def open_tasks(self, *, after: uuid.UUID, fresh_within: float, limit: int) -> list[Task]:
+        """Open, queued tasks Redis must hold a live copy of (claimed by a worker, or written
+        less than ``fresh_within`` seconds ago), by correlation id after ``after``."""
+        ...
+
 
 class RecordStore(TaskStore, QueueLedger, Protocol):
     """The gateway's Postgres: the tasks, their quotas and their outbox."""

@@ -17,14 +17,22 @@ never take the same task — and for each:
 - otherwise it is published again. A duplicate is harmless: agents acknowledge and drop the
   second copy of a message whose task a delivery already claimed.
 
+Each pass also checks the open, queued tasks Redis must hold a live copy of (a worker claimed
+them, or their copy cannot have expired yet). A copy still missing ``grace`` seconds after it
+was first found missing went with Redis (a restart without persistence): a finished result
+that was not yet persisted, or progress. The task gets a pending copy again and is published
+again, so it runs (again) and its result reaches Postgres instead of staying open forever.
+
 Meanwhile the confirmations of the submissions themselves are written every ``flush_interval``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import random
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -38,6 +46,7 @@ from euglena_gateway.usecases.storage import StorageManager
 log = logging.getLogger(__name__)
 
 BATCH = 100
+_FIRST = uuid.UUID(int=0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,10 +56,11 @@ class Reconciled:
     republished: int = 0
     running: int = 0
     failed: int = 0
+    restored: int = 0
 
     @property
     def total(self) -> int:
-        return self.republished + self.running + self.failed
+        return self.republished + self.running + self.failed + self.restored
 
 
 class QueueReconciler:
@@ -72,8 +82,15 @@ class QueueReconciler:
         self._interval = interval
         self._flush_interval = flush_interval
         self._clock = clock
+        self._after = _FIRST
+        self._suspects: dict[uuid.UUID, datetime] = {}
 
     async def reconcile_once(self) -> Reconciled:
+        unqueued = await self._unqueued()
+        restored = await self._lost_live_copies()
+        return dataclasses.replace(unqueued, restored=restored)
+
+    async def _unqueued(self) -> Reconciled:
         republished = running = failed = 0
         for task in await self._storage.unqueued(older_than=self._grace, limit=BATCH):
             if await self._storage.progress_of(task) is not None:
@@ -87,6 +104,24 @@ class QueueReconciler:
                 break  # the broker is away: the claimed rest waits for their lease to end
         return Reconciled(republished, running, failed)
 
+    async def _lost_live_copies(self) -> int:
+        batch = await self._storage.open_tasks(after=self._after, limit=BATCH)
+        self._after = batch[-1].correlation_id if len(batch) == BATCH else _FIRST
+        missing = {t.correlation_id: t for t in await self._storage.without_live_copy(batch)}
+        for task in batch:
+            if task.correlation_id not in missing:
+                self._suspects.pop(task.correlation_id, None)
+        now = self._clock()
+        restored = 0
+        for cid, task in missing.items():
+            if now - self._suspects.setdefault(cid, now) < timedelta(seconds=self._grace):
+                continue
+            del self._suspects[cid]
+            copy = await self._storage.restore(task)
+            if copy is not None and await self._republish(copy, why="its live copy was lost"):
+                restored += 1
+        return restored
+
     def _give_up_reason(self) -> str:
         seconds = self._give_up.total_seconds()
         return (
@@ -94,7 +129,9 @@ class QueueReconciler:
             "its submission; its ticks were given back"
         )
 
-    async def _republish(self, task: Task) -> bool:
+    async def _republish(
+        self, task: Task, *, why: str = "its first publish was never confirmed"
+    ) -> bool:
         try:
             await self._queue.publish(TaskMessage.from_task(task))
         except DependencyUnavailable as exc:
@@ -103,9 +140,7 @@ class QueueReconciler:
             )
             return False
         await self._storage.mark_queued(task.correlation_id)
-        log.info(
-            "task %s queued again (its first publish was never confirmed)", task.correlation_id
-        )
+        log.info("task %s queued again (%s)", task.correlation_id, why)
         return True
 
     async def run(self) -> None:
@@ -133,10 +168,12 @@ class QueueReconciler:
                 continue
             if done.total:
                 log.info(
-                    "unqueued tasks: %d queued again, %d found running, %d failed",
+                    "unqueued tasks: %d queued again, %d found running, %d failed; "
+                    "%d queued again after their live copy was lost",
                     done.republished,
                     done.running,
                     done.failed,
+                    done.restored,
                 )
 
     async def _flush_forever(self) -> None:

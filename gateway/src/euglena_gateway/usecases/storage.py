@@ -33,6 +33,7 @@ from datetime import datetime
 from cachetools import TTLCache
 
 from euglena.errors import DependencyUnavailable
+from euglena.keys import TASK_TTL_SECONDS
 from euglena.ports import Caller, Page
 from euglena.status import TaskStatus
 from euglena.task import Task
@@ -197,6 +198,30 @@ class StorageManager:
             return None
         await self._store.mark_queued([task.correlation_id])
         return await self._reconcile(task, live, None)
+
+    async def open_tasks(self, *, after: uuid.UUID, limit: int) -> list[Task]:
+        """Open, queued tasks Redis must hold a copy of (see ``RecordStore.open_tasks``)."""
+        return await self._store.open_tasks(after=after, fresh_within=TASK_TTL_SECONDS, limit=limit)
+
+    async def without_live_copy(self, tasks: Sequence[Task]) -> list[Task]:
+        """Those of ``tasks`` Redis holds no copy of (none when Redis cannot be asked)."""
+        try:
+            live = await self._live.get_many([t.correlation_id for t in tasks])
+        except DependencyUnavailable:
+            return []
+        return [t for t in tasks if t.correlation_id not in live]
+
+    async def restore(self, task: Task) -> Task | None:
+        """Write the row's version of a task whose live copy was lost back to Redis, if the
+        row is still open and Redis still has none; return it (None: nothing to restore)."""
+        row = await self._store.get(task.correlation_id, None)
+        if row is None or row.is_terminal:
+            return None
+        # As a pending copy: the next delivery must see an unclaimed task (whoever claimed it
+        # before is gone with the copy), and a pending copy never shows over the row's status.
+        copy = row.evolve(status=TaskStatus.PENDING, worker_id=None)
+        written = await self._live.put(copy)
+        return copy if written.applied else None
 
     async def fail(self, task: Task, reason: str) -> Task:
         """Fail a task that never ran (its unused ticks come back with the guarded update)."""
