@@ -1,0 +1,1 @@
+"""The fault suite (``make faults``): see ``__main__``."""
