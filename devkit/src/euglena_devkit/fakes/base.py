@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import abc
 import json
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -41,6 +42,14 @@ class Response:
         return cls(status=status, body=json.dumps(doc).encode())
 
 
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that went away mid-request (a worker killed on purpose) is not news."""
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
+
+
 class FakeServer(abc.ABC):
     """Subclasses implement :meth:`handle`; every request is recorded in :attr:`requests`."""
 
@@ -48,7 +57,7 @@ class FakeServer(abc.ABC):
         self._lock = threading.Lock()
         self.requests: list[Request] = []
         self._stopping = threading.Event()
-        self._httpd = ThreadingHTTPServer((host, port), _handler_for(self))
+        self._httpd = _Server((host, port), _handler_for(self))
         self._httpd.daemon_threads = True
         self._thread: threading.Thread | None = None
 

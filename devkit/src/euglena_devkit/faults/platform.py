@@ -82,6 +82,7 @@ class FaultPlatform:
         self.model = FakeModelServer()
         self.procs = Supervisor(work_dir / "logs")
         self.workers: dict[str, Child] = {}
+        self._consuming: set[str] = set()
         self.gateway_port = free_port()
         self.url = f"http://127.0.0.1:{self.gateway_port}"
         self.client = httpx.AsyncClient(base_url=self.url, timeout=30)
@@ -182,10 +183,14 @@ class FaultPlatform:
             consuming, 90, f"{name} to consume", interval=0.2, ignoring=(httpx.HTTPError,)
         )
         assert ok
+        self._consuming.add(name)
         return name
 
     def live_workers(self) -> list[str]:
-        return [n for n, c in self.workers.items() if c.process.poll() is None]
+        """Workers running and consuming (one still starting is not counted yet)."""
+        return [
+            n for n, c in self.workers.items() if c.process.poll() is None and n in self._consuming
+        ]
 
     def signal_worker(self, name: str, sig: int) -> None:
         self.workers[name].process.send_signal(sig)

@@ -87,7 +87,7 @@ async def kills(
             if live:
                 p.signal_worker(random.choice(live), signal.SIGKILL)
                 killed += 1
-                respawn = asyncio.create_task(p.spawn_worker())
+                respawn = asyncio.create_task(_replace(p))
                 respawns.add(respawn)
                 respawn.add_done_callback(respawns.discard)
 
@@ -101,6 +101,15 @@ async def kills(
     _fate(figures, outcome, await p.statuses(outcome.accepted), p)
     figures.add("time to drain", time.monotonic() - began, "s")
     return figures
+
+
+async def _replace(p: FaultPlatform) -> str:
+    """Start a worker in place of a killed one, as a Deployment would (again if it fails)."""
+    while True:
+        try:
+            return await p.spawn_worker()
+        except RuntimeError:
+            await asyncio.sleep(1)
 
 
 Fault = Callable[[], Awaitable[None]]
