@@ -112,6 +112,9 @@ async def _replace(p: FaultPlatform) -> str:
             await asyncio.sleep(1)
 
 
+MAX_TICKS = 50
+"""The gateway's default MAX_TICKS; a submission asks for two more than its script needs."""
+
 Fault = Callable[[], Awaitable[None]]
 
 
@@ -229,7 +232,7 @@ async def scale_down(
     figures = Figures("R3", f"SIGTERM {victims} busy workers (grace {grace:g} s), {tasks} tasks")
     user = await p.create_user()
     short_ticks = max(1, int(grace / p.think_seconds / 3))
-    long_ticks = int(grace / p.think_seconds * 3)
+    long_ticks = min(MAX_TICKS - 2, int(grace / p.think_seconds * 2))  # within MAX_TICKS
     outcome = Outcome()
     for i in range(tasks):
         await p.submit(user, outcome, ticks=short_ticks if i % 2 else long_ticks)
