@@ -30,7 +30,13 @@ from pathlib import Path
 
 from euglena_devkit.faults import scenarios, security
 from euglena_devkit.faults.figures import Figures
-from euglena_devkit.faults.platform import GATEWAY_SETTINGS, FaultPlatform, Outcome, Services
+from euglena_devkit.faults.platform import (
+    DELIVERY_LIMIT,
+    GATEWAY_SETTINGS,
+    FaultPlatform,
+    Outcome,
+    Services,
+)
 from euglena_devkit.faults.schema import fuzz_api
 from euglena_devkit.local_gateway import running_gateway
 from euglena_devkit.services import LocalServices
@@ -114,6 +120,7 @@ async def r5(services: Services, _work: Path) -> Figures:
             rabbitmq_url=services.amqp_url,
             database_url=services.dsn,
             EUGLENA_ENV="production",
+            delivery_limit=DELIVERY_LIMIT,
             supabase_jwt_secret=secret,
             supabase_jwks_url=jwks.url,
         ) as gw:

@@ -27,9 +27,11 @@ def _fate(
     *,
     broker_outage: bool = False,
 ) -> None:
-    """The figures every task-carrying scenario reports. A broker outage requeues what its
-    consumers held while they may still run it (their acks can no longer land): a task may
-    then complete twice (the first result is kept), so there "duplicated" is counted, not 0."""
+    """The figures every task-carrying scenario reports. Where a dependency goes away,
+    "duplicated" is counted, not held to 0: a broker outage requeues what its consumers held
+    while they may still run it (their acks can no longer land), and a Redis restart without
+    persistence loses results not yet persisted, which are then produced again. The first
+    result is kept either way (terminal is final)."""
     accepted = outcome.accepted
     completions = p.completions()
     figures.add("submitted", len(accepted) + outcome.refused + outcome.rejected)
