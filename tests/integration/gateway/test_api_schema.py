@@ -15,7 +15,7 @@ import pytest
 from euglena_devkit.faults.schema import fuzz_api
 from euglena_devkit.local_gateway import RunningGateway
 
-EXAMPLES, SEED = 12, 20261201
+EXAMPLES, SEED = 8, 20261201
 
 
 @pytest.mark.timeout(300)
