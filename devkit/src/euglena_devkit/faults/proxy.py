@@ -6,8 +6,14 @@ waits on its own timeouts. The proxy forwards bytes both ways until :meth:`black
 then on it moves nothing in either direction and closes nothing (new connections are accepted
 and then left silent, as if the replies were dropped), until :meth:`restore` lets everything
 still open flow again. :meth:`cut` closes every connection at once (a crash seen from the
-client). Only this proxy's own port is affected: nothing else on the machine notices, and
-everything stops with the proxy (a daemon thread of this process), so nothing outlives it.
+client). :meth:`hang_up` cuts them too, then closes every new connection the moment it arrives,
+cleanly and before a byte is said (a server that is stopping or starting, a load balancer with
+no backend), until :meth:`restore`. A reset on one side of a connection is passed on to the
+other. Only this proxy's own port is affected: nothing else on the machine notices, and
+everything stops with the proxy (daemon threads of this process), so nothing outlives it.
+
+Connections are accepted by a thread of their own, blocking, so a hang-up is as prompt as a
+real server's; the bytes are moved by an event loop in another thread.
 
 ::
 
@@ -20,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 import threading
 from collections.abc import Awaitable, Callable
 from types import TracebackType
@@ -37,11 +44,14 @@ class TcpProxy:
         self.port = free_port()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
-        self._server: asyncio.Server | None = None
+        self._listener: socket.socket | None = None
+        self._acceptor: threading.Thread | None = None
         self._flowing: asyncio.Event | None = None
         self._writers: set[asyncio.StreamWriter] = set()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._hanging_up = False
         self.accepted = 0
+        self.hung_up = 0  # connections closed on arrival by hang_up()
 
     # -- control (from any thread) ------------------------------------------------------
 
@@ -62,6 +72,11 @@ class TcpProxy:
         self._thread.start()
         if not ready.wait(10):
             raise RuntimeError(f"the proxy on port {self.port} did not start")
+        self._listener = socket.create_server((HOST, self.port), backlog=128)
+        self._acceptor = threading.Thread(
+            target=self._accept_forever, name=f"tcp-proxy-{self.port}-accept", daemon=True
+        )
+        self._acceptor.start()
         return self
 
     def url(self, url: str) -> str:
@@ -91,9 +106,20 @@ class TcpProxy:
         """Close every open connection at once (clients see a reset)."""
         self._in_loop(self._abort_all)
 
+    def hang_up(self) -> None:
+        """Cut every open connection; close every new one on arrival (a FIN, nothing said)."""
+        self._in_loop(self._set_hanging_up)
+
     def close(self) -> None:
         if self._loop is None or self._thread is None:
             return
+        if self._listener is not None:
+            with contextlib.suppress(OSError):
+                self._listener.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept()
+            self._listener.close()
+            if self._acceptor is not None:
+                self._acceptor.join(10)
+            self._listener = self._acceptor = None
         with contextlib.suppress(RuntimeError):
             self._in_loop(self._shutdown)
         self._loop.call_soon_threadsafe(self._loop.stop)
@@ -129,14 +155,19 @@ class TcpProxy:
     async def _listen(self) -> None:
         self._flowing = asyncio.Event()
         self._flowing.set()
-        self._server = await asyncio.start_server(self._accept, HOST, self.port)
 
     def _set_flowing(self, flowing: bool) -> None:
         assert self._flowing is not None
+        self._hanging_up = False
         if flowing:
             self._flowing.set()
         else:
             self._flowing.clear()
+
+    def _set_hanging_up(self) -> None:
+        self._set_flowing(True)
+        self._hanging_up = True
+        self._abort_all()
 
     def _abort_all(self) -> None:
         for writer in list(self._writers):
@@ -144,23 +175,50 @@ class TcpProxy:
         self._writers.clear()
 
     async def _shutdown(self) -> None:
-        if self._server is not None:
-            self._server.close()
         self._abort_all()
         tasks = [t for t in self._tasks if t is not asyncio.current_task()]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 
+    def _accept_forever(self) -> None:
+        """(The acceptor thread.) Take each connection; hang up on it or hand it to the loop."""
+        assert self._listener is not None and self._loop is not None
+        while True:
+            try:
+                conn, _ = self._listener.accept()
+            except OSError:
+                return  # the listener was shut down
+            self.accepted += 1
+            if self._hanging_up:
+                self.hung_up += 1
+                conn.close()
+                continue
+            conn.setblocking(False)
+            try:
+                asyncio.run_coroutine_threadsafe(self._serve(conn), self._loop)
+            except RuntimeError:  # the loop is closing
+                conn.close()
+                return
+
+    async def _serve(self, conn: socket.socket) -> None:
+        try:
+            reader, writer = await asyncio.open_connection(sock=conn)
+        except OSError:
+            conn.close()
+            return
+        await self._accept(reader, writer)
+
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         assert self._flowing is not None
-        self.accepted += 1
         self._writers.add(writer)
         me = asyncio.current_task()
         if me is not None:
             self._tasks.add(me)
         try:
             await self._flowing.wait()  # a blackholed server never completes the connection
+            if self._hanging_up:
+                raise ConnectionAbortedError("hung up on")
             up_reader, up_writer = await asyncio.open_connection(*self.upstream)
         except (OSError, asyncio.CancelledError):
             self._writers.discard(writer)
@@ -184,14 +242,19 @@ class TcpProxy:
                 w.transport.abort()
 
     async def _pump(self, source: asyncio.StreamReader, target: asyncio.StreamWriter) -> None:
+        """Bytes one way; an end (EOF) is passed on as an end, a reset as a reset."""
         assert self._flowing is not None
-        while True:
-            await self._flowing.wait()
-            data = await source.read(_CHUNK)
-            if not data:
-                break
-            await self._flowing.wait()  # a chunk read just before the blackhole is held too
-            target.write(data)
-            await target.drain()
+        try:
+            while True:
+                await self._flowing.wait()
+                data = await source.read(_CHUNK)
+                if not data:
+                    break
+                await self._flowing.wait()  # a chunk read just before the blackhole is held too
+                target.write(data)
+                await target.drain()
+        except OSError:
+            target.transport.abort()  # else the other side would wait for bytes forever
+            return
         with contextlib.suppress(OSError):
             target.write_eof()

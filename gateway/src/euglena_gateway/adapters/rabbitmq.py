@@ -11,6 +11,12 @@ confirm came within the timeout, or the connection broke meanwhile — it may be
 broker that does not confirm in time is treated as gone: the connection is dropped and made
 again in the background, so the next submissions are refused at once (503) instead of each
 waiting for a confirm that will not come.
+
+Connecting again goes on until it works, whatever an attempt fails with: a broker that is
+stopping or starting hangs up mid-handshake, which aio-pika reports with several exception
+types (on uvloop, a hang-up before the first frame is a ``StopAsyncIteration``). Each attempt
+is bounded in time and a half-made connection is closed, so no attempt can hang the
+connector, and a publish that finds no connection and no connector starts one.
 """
 
 from __future__ import annotations
@@ -45,18 +51,29 @@ class RabbitPublisher:
         self._channel: AbstractRobustChannel | None = None
         self._connector: asyncio.Task[None] | None = None
         self._closing: set[asyncio.Task[None]] = set()
+        self._closed = False
 
     async def start(self) -> None:
         try:
             await self._connect()
-        except (OSError, aiormq.exceptions.AMQPError, TimeoutError) as exc:
-            log.warning("RabbitMQ unavailable at start-up (%s); retrying in the background", exc)
-            self._connector = asyncio.create_task(self._connect_forever())
+        except Exception as exc:  # whatever it is, the gateway starts and keeps trying
+            log.warning(
+                "RabbitMQ unavailable at start-up (%s); retrying in the background", _say(exc)
+            )
+            self._connect_in_background()
 
     async def _connect(self) -> None:
-        connection = await aio_pika.connect_robust(self._url, timeout=self._timeout)
-        channel = await connection.channel(publisher_confirms=True)
-        await declare_queues(channel, self._delivery_limit)
+        """One attempt, bounded in time: connect, open the confirming channel, declare."""
+        connection: AbstractRobustConnection | None = None
+        try:
+            async with asyncio.timeout(_ATTEMPT_TIMEOUTS * self._timeout):
+                connection = await aio_pika.connect_robust(self._url, timeout=self._timeout)
+                channel = await connection.channel(publisher_confirms=True)
+                await declare_queues(channel, self._delivery_limit)
+        except BaseException:
+            if connection is not None:  # else it would go on reconnecting by itself, unused
+                await _close_quietly(connection, self._timeout)
+            raise
         self._connection, self._channel = connection, channel
         log.info("connected to RabbitMQ")
 
@@ -66,10 +83,14 @@ class RabbitPublisher:
             try:
                 await self._connect()
                 return
-            except (OSError, aiormq.exceptions.AMQPError, TimeoutError) as exc:
-                log.debug("RabbitMQ still unavailable: %s", exc)
+            except Exception as exc:  # any failure of one attempt is retried, never fatal
+                log.debug("RabbitMQ still unavailable: %s", _say(exc))
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 10.0)
+
+    def _connect_in_background(self) -> None:
+        if not self._closed and (self._connector is None or self._connector.done()):
+            self._connector = asyncio.create_task(self._connect_forever())
 
     def _reconnect(self) -> None:
         """Give up on the current connection (closed in the background) and make a new one."""
@@ -79,9 +100,10 @@ class RabbitPublisher:
             self._closing = {t for t in self._closing if not t.done()}
         if self._connector is None or self._connector.done():
             log.warning("RabbitMQ did not confirm in time; connecting again")
-            self._connector = asyncio.create_task(self._connect_forever())
+            self._connect_in_background()
 
     async def close(self) -> None:
+        self._closed = True
         for closing in self._closing:
             closing.cancel()
         if self._connector is not None:
@@ -94,6 +116,8 @@ class RabbitPublisher:
     def _ready_channel(self) -> AbstractRobustChannel:
         channel = self._channel
         if channel is None or channel.is_closed or self._connection is None:
+            if channel is None:
+                self._connect_in_background()  # a no-op while a connector is running
             raise DependencyUnavailable("rabbitmq", "not connected")
         if self._connection.is_closed or not self._connection.connected.is_set():
             raise DependencyUnavailable("rabbitmq", "reconnecting")
@@ -131,6 +155,14 @@ async def declare_queues(channel: aio_pika.abc.AbstractChannel, delivery_limit: 
     await channel.declare_queue(
         MANDATES_QUEUE, durable=True, arguments=mandates_queue_arguments(delivery_limit)
     )
+
+
+_ATTEMPT_TIMEOUTS = 4
+"""One connection attempt: the connect, the channel and two declares, one timeout each."""
+
+
+def _say(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
 async def _close_quietly(connection: AbstractRobustConnection, timeout: float) -> None:
