@@ -7,6 +7,11 @@ fast instead of stalling every tick, and a bounded buffer of updates that could 
 flushed in the background once Redis answers again. A progress update (a tick) is buffered
 and the task goes on; a required write (the claim, a terminal status) waits for the flush up to
 ``wait_seconds`` while its AMQP message stays unacknowledged, and only then gives up.
+
+One write can reach Redis twice: sent again after a reply that was lost (a timeout after Redis
+ran it), or by the flusher while its writer still waits for the reply. The later attempt is
+refused (not newer) and finds exactly what it wrote: that is this write, applied, and is
+reported so (read as another worker's copy, a claim would be dropped and its task left open).
 """
 
 from __future__ import annotations
@@ -82,7 +87,7 @@ class StatusManager:
         """
         self._buffer(task)
         try:
-            result = await self._call(lambda: self._store.put(task))
+            result = await self._call(lambda: self._put(task))
         except StatusUnavailable:
             if required:
                 return await self._flushed(task)
@@ -127,7 +132,7 @@ class StatusManager:
         """Try every buffered update once; return how many are still pending."""
         for task in list(self._pending.values()):
             try:
-                result = await self._call(lambda t=task: self._store.put(t))  # type: ignore[misc]
+                result = await self._call(lambda t=task: self._put(t))  # type: ignore[misc]
             except StatusUnavailable:
                 break
             self._settle(task, result)
@@ -140,6 +145,13 @@ class StatusManager:
             await asyncio.sleep(interval)
             if self._pending:
                 await self.flush()
+
+    async def _put(self, task: Task) -> WriteResult:
+        """One compare-and-set; a refusal that finds ``task`` itself stored is this write."""
+        result = await self._store.put(task)
+        if not result.applied and result.current == task:
+            return WriteResult(applied=True, current=result.current)
+        return result
 
     def _buffer(self, task: Task) -> None:
         self._pending[task.correlation_id] = task
