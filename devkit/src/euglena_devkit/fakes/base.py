@@ -115,12 +115,16 @@ def _handler_for(server: FakeServer) -> type[BaseHTTPRequestHandler]:
         def _serve(self) -> None:
             parts = urlsplit(self.path)
             length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            if len(body) < length:  # the client went away mid-request: nobody to answer
+                self.close_connection = True
+                return
             request = Request(
                 method=self.command,
                 path=parts.path,
                 query=parse_qs(parts.query),
                 headers={k.lower(): v for k, v in self.headers.items()},
-                body=self.rfile.read(length) if length else b"",
+                body=body,
             )
             response = server._record(request)
             if response.delay:
