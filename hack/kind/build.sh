@@ -14,6 +14,10 @@
 #   crictl                                        (hack/kind/crictl)
 #   cni/host-local cni/loopback cni/ptp cni/portmap (hack/kind/cni)
 #   coredns                                       (hack/kind/coredns)
+#   kube-router                                   (hack/kind/kube-router: the NetworkPolicy
+#                                                  controller of the e2e cluster)
+#   local-path-provisioner                        (hack/kind/local-path: the node's StorageClass)
+#   skaffold                                      (hack/kind/skaffold: `skaffold run` on kind)
 #   pause                                         (pause.c from the Kubernetes module, gcc)
 #   runc-dropcaps                                 (hack/runc-dropcaps)
 #   docker-buildx                                 (hack/kind/buildx: `docker build` with BuildKit
@@ -37,7 +41,7 @@ dest="$cache_root/kind-$KIND_VERSION-k8s-$KUBERNETES_VERSION"
 bin="$dest/bin"
 stamp="$dest/stamp"
 tools=(kind kubelet kubeadm kubectl kube-proxy containerd containerd-shim-runc-v2 ctr runc crictl
-  cni/host-local cni/loopback cni/ptp cni/portmap coredns pause runc-dropcaps docker-buildx)
+  cni/host-local cni/loopback cni/ptp cni/portmap coredns kube-router local-path-provisioner pause runc-dropcaps docker-buildx skaffold)
 
 want_stamp() {
   {
@@ -128,12 +132,26 @@ staging="$staging/cni" go_build "CNI plugins $CNI_PLUGINS_VERSION" "$here/cni" \
 
 go_build "CoreDNS $COREDNS_VERSION" "$here/coredns" "-s -w" .
 
+go_build "kube-router $KUBE_ROUTER_VERSION" "$here/kube-router" \
+  "-s -w -X github.com/cloudnativelabs/kube-router/v2/pkg/version.Version=$KUBE_ROUTER_VERSION" \
+  github.com/cloudnativelabs/kube-router/v2/cmd/kube-router
+
+go_build "local-path-provisioner $LOCAL_PATH_VERSION" "$here/local-path" \
+  "-s -w -X main.VERSION=$LOCAL_PATH_VERSION" github.com/rancher/local-path-provisioner
+
 go_build "runc-dropcaps" "$hack/runc-dropcaps" "-s -w" .
 
 go_build "buildx $BUILDX_VERSION" "$here/buildx" \
   "-s -w -X github.com/docker/buildx/version.Version=$BUILDX_VERSION -X github.com/docker/buildx/version.Package=github.com/docker/buildx" \
   github.com/docker/buildx/cmd/buildx
 mv "$staging/buildx" "$staging/docker-buildx"
+
+# skaffold's own go.sum entry is not in the Go checksum database the proxy serves; the
+# committed go.sum pins it, so the build checks the download against that.
+GONOSUMDB=github.com/GoogleContainerTools/skaffold go_build "skaffold $SKAFFOLD_VERSION" \
+  "$here/skaffold" \
+  "-s -w -X github.com/GoogleContainerTools/skaffold/v2/pkg/skaffold/version.version=$SKAFFOLD_VERSION" \
+  github.com/GoogleContainerTools/skaffold/v2/cmd/skaffold
 
 log "compiling pause from Kubernetes $KUBERNETES_VERSION's build/pause/linux/pause.c"
 kube_dir="$(cd "$hack/k8s/kube" && "$GO" list -m -f '{{.Dir}}' k8s.io/kubernetes)"

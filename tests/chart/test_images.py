@@ -193,3 +193,27 @@ def test_the_chart_runs_the_chroma_server_release_of_the_agents_client() -> None
 
     values = yaml.safe_load((REPO / "charts" / "euglena" / "values.yaml").read_text())
     assert str(values["chroma"]["image"]["tag"]) == chroma_version()
+
+
+def test_local_images_values_name_the_images_the_kind_tier_builds(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """ci/local-images-values.yaml (for skaffold and manual installs on machines without a
+    registry) sets exactly the image values the kind tier overrides with its local builds."""
+    import yaml
+
+    from euglena_devkit.kind.images import MODE_ENV, image_set
+
+    monkeypatch.setenv(MODE_ENV, "local")
+    values = yaml.safe_load((REPO / "charts/euglena/ci/local-images-values.yaml").read_text())
+
+    def flat(doc: dict[str, object], prefix: str = "") -> dict[str, str]:
+        out: dict[str, str] = {}
+        for key, value in doc.items():
+            if isinstance(value, dict):
+                out.update(flat(value, f"{prefix}{key}."))
+            else:
+                out[f"{prefix}{key}"] = str(value)
+        return out
+
+    assert flat(values) == dict(image_set().chart_values)

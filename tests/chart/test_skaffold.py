@@ -35,14 +35,20 @@ def test_builds_the_three_images_from_their_targets(config: dict[str, Any]) -> N
     assert config["kind"] == "Config"
     artifacts = {a["image"]: a for a in config["build"]["artifacts"]}
     assert sorted(artifacts) == ["euglena-agent", "euglena-gateway", "euglena-operator"]
+    stages = re.findall(r"^FROM \S+ AS (\S+)$", (REPO / "Dockerfile").read_text(), re.M | re.I)
+    services = {"gateway", "agent", "operator"}
     for image, artifact in artifacts.items():
         assert (REPO / artifact["context"]).resolve() == REPO, image
-        dockerfile = REPO / artifact["context"] / artifact["docker"]["dockerfile"]
-        assert dockerfile == REPO / "Dockerfile", image
-        target = artifact["docker"]["target"]
-        assert target == image.removeprefix("euglena-")
-        stages = re.findall(r"^FROM \S+ AS (\S+)$", dockerfile.read_text(), re.M | re.I)
-        assert target in stages, f"{image}: the Dockerfile has no stage {target}"
+        command = artifact["custom"]["buildCommand"].split()
+        assert command[:2] == ["bash", "hack/skaffold/build.sh"], image
+        target = command[2]
+        assert target == image.removeprefix("euglena-") and target in stages, image
+        # Each image's tag follows its own inputs only: its service, the core, the manifests.
+        paths = set(artifact["custom"]["dependencies"]["paths"])
+        assert {"Dockerfile", "uv.lock", "core", target} <= paths, image
+        assert not (services - {target}) & paths, f"{image} depends on another service"
+        assert all((REPO / p).exists() for p in paths), image
+    assert "frontend" in artifacts["euglena-gateway"]["custom"]["dependencies"]["paths"]
 
 
 def test_deploys_the_chart_with_the_built_images(config: dict[str, Any]) -> None:
@@ -59,12 +65,17 @@ def test_deploys_the_chart_with_the_built_images(config: dict[str, Any]) -> None
 
 def test_the_chart_renders_with_skaffolds_values(config: dict[str, Any], render: Render) -> None:
     release = _release(config)
-    kind = next(p for p in config["profiles"] if p["name"] == "kind")
+    profiles = {p["name"]: p for p in config["profiles"]}
+    kind = profiles["kind"]
     assert kind["activation"] == [{"kubeContext": "kind-.*"}]
     assert kind["build"]["local"]["push"] is False
     patches = {p["path"].rsplit("/", 1)[-1]: p["value"] for p in kind["patches"]}
     assert patches["secrets.databaseUrl"] == "{{.EUGLENA_DATABASE_URL}}"
-    values_files = [REPO / f for f in patches["valuesFiles"]]
+    local = profiles["local-images"]
+    assert local["activation"] == [{"env": "EUGLENA_E2E_IMAGES=local", "kubeContext": "kind-.*"}]
+    (added,) = local["patches"]
+    assert added["path"] == "/deploy/helm/releases/0/valuesFiles/-"
+    values_files = [REPO / f for f in [*patches["valuesFiles"], added["value"]]]
     assert all(f.is_file() for f in values_files)
     values = {
         key: re.sub(r"\{\{\.IMAGE_REPO_(\w+)\}\}", lambda m: m[1].replace("_", "-"), template)

@@ -12,6 +12,8 @@ registries instead of building them (see ``euglena_devkit.kind.images``).
 Fixtures:
     kind_cluster  session  ``euglena_devkit.kind.cluster.KindCluster``: one node, every image
                            loaded; deleted afterwards (kept with ``EUGLENA_E2E_KEEP=1``)
+    release       session  ``kind_release.Release``: PostgreSQL and the chart installed (the
+                           modules run in name order; the last one uninstalls it)
     figures       session  ``figures.record(name, value)``: measurements printed at the end
 """
 
@@ -28,6 +30,7 @@ from pathlib import Path
 
 import pytest
 from kind_figures import FIGURES, Figures
+from kind_release import Release, install_release
 
 from euglena_devkit.cluster.tools import build_tools, tools_bin_dir, tools_built
 from euglena_devkit.kind import cluster as kind_cluster_kit
@@ -119,6 +122,13 @@ def kind_cluster(request: pytest.FixtureRequest) -> Iterator[kind_cluster_kit.Ki
         else:
             cluster.delete()
             shutil.rmtree(REPO_ROOT / ".run" / "kind" / name, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def release(kind_cluster: kind_cluster_kit.KindCluster) -> Release:
+    installed = install_release(kind_cluster)
+    _figures.record("helm install --wait (all pods Ready)", f"{installed.install_seconds:.0f} s")
+    return installed
 
 
 def _keep_diagnostics(cluster: kind_cluster_kit.KindCluster) -> None:

@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 import yaml
 
 from euglena.settings import DEV_JWT_SECRET
+from euglena_devkit import waiting
 from euglena_devkit.kind.cluster import KindCluster
 from euglena_devkit.services import supabase_sql_files
 from euglena_devkit.tokens import mint_service_token
@@ -34,16 +35,9 @@ DEMO_USER = "00000000-0000-4000-8000-00000000d3e0"  # supabase/seed.sql
 T = TypeVar("T")
 
 
-def eventually(probe: Callable[[], T | None], timeout: float, what: str, interval: float = 2) -> T:
-    """Poll until ``probe`` returns something truthy; fail naming ``what`` and the last value."""
-    deadline = time.monotonic() + timeout
-    last: T | None = None
-    while time.monotonic() < deadline:
-        last = probe()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}; last: {last!r}")
+def eventually(check: Callable[[], T], timeout: float, what: str, interval: float = 2) -> T:
+    """The devkit's polling helper, at a pace that suits kubectl."""
+    return waiting.eventually(check, timeout, what, interval=interval)
 
 
 def postgres_manifest(image: str) -> str:
@@ -116,12 +110,22 @@ def release_values(cluster: KindCluster) -> dict[str, str]:
         "agentPool.targetPerReplica": "4",
         "agentPool.pollingIntervalSeconds": "2",
         "agentPool.scaleDownStabilizationSeconds": "20",
+        # Queue and status survive their pods (local-path volumes), as in production.
+        "rabbitmq.persistence.enabled": "true",
+        "redis.persistence.enabled": "true",
         **cluster.images.chart_values,
     }
 
 
-def helm_set_args(values: Mapping[str, str]) -> list[str]:
-    return [arg for key, value in values.items() for arg in ("--set", f"{key}={value}")]
+def helm_set_args(values: Mapping[str, object]) -> list[str]:
+    """``--set key=value`` for strings, ``--set-json key=<json>`` for everything else."""
+    args: list[str] = []
+    for key, value in values.items():
+        if isinstance(value, str):
+            args += ["--set", f"{key}={value}"]
+        else:
+            args += ["--set-json", f"{key}={json.dumps(value)}"]
+    return args
 
 
 @dataclass
@@ -139,6 +143,52 @@ class Release:
         args = ["get", "pods"] + (["-l", selector] if selector else [])
         items: list[dict[str, Any]] = self.json(*args)["items"]
         return items
+
+    def agent_pods(self) -> list[dict[str, Any]]:
+        return self.pods("app.kubernetes.io/component=agent")
+
+    def upgrade(self, values: Mapping[str, object], *, timeout: str = "10m") -> float:
+        """``helm upgrade --reuse-values`` with ``values`` on top; returns its duration."""
+        started = time.monotonic()
+        self.cluster.helm(
+            "upgrade",
+            RELEASE,
+            CHART,
+            "-n",
+            NAMESPACE,
+            "--reuse-values",
+            *helm_set_args(values),
+            "--wait",
+            "--timeout",
+            timeout,
+        )
+        return time.monotonic() - started
+
+    def patch_pool(self, spec: Mapping[str, object]) -> None:
+        self.kubectl(
+            "patch",
+            "agentpool",
+            f"{RELEASE}-agent",
+            "--type=merge",
+            "-p",
+            json.dumps({"spec": spec}),
+        )
+
+    def apply_tasks(self, tasks: list[dict[str, Any]]) -> None:
+        self.kubectl("apply", "-f", "-", input=yaml.safe_dump_all(tasks))
+
+    def tasks(self, selector: str) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = self.json("get", "agenttasks", "-l", selector)["items"]
+        return items
+
+
+def agent_task(name: str, mandate: str, ticks: int, **labels: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "euglena.dev/v1alpha1",
+        "kind": "AgentTask",
+        "metadata": {"name": name, "labels": labels},
+        "spec": {"mandate": mandate, "maxTicks": ticks},
+    }
 
 
 def install_release(cluster: KindCluster) -> Release:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import subprocess
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -19,21 +18,11 @@ from kind_release import (
     Release,
     container_process,
     eventually,
-    install_release,
 )
-
-from euglena_devkit.kind.cluster import KindCluster
 
 pytestmark = [pytest.mark.e2e_kind, pytest.mark.timeout(1800)]
 
 CHART_COMPONENTS = {"gateway", "agent", "operator", "redis", "rabbitmq", "chroma"}
-
-
-@pytest.fixture(scope="module")
-def release(kind_cluster: KindCluster, figures: Figures) -> Iterator[Release]:
-    installed = install_release(kind_cluster)
-    figures.record("helm install --wait (all pods Ready)", f"{installed.install_seconds:.0f} s")
-    yield installed
 
 
 def _ready(pod: dict[str, Any]) -> bool:

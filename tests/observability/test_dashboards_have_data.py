@@ -4,9 +4,6 @@ scraped the running gateway, agent and operator while tasks went through them.""
 from __future__ import annotations
 
 import contextlib
-import json
-import math
-from typing import Any
 
 import httpx
 import pytest
@@ -14,36 +11,11 @@ import yaml
 from obs_platform import NAMESPACE, REPO, Platform, unique
 
 from euglena.settings import DEV_JWT_SECRET
+from euglena_devkit.observability import has_data, panels, query_of
 from euglena_devkit.waiting import eventually
 from euglena_gateway.devtokens import DEMO_USER_ID, mint_user_token
 
 pytestmark = [pytest.mark.integration, pytest.mark.cluster, pytest.mark.timeout(420)]
-
-DASHBOARDS = REPO / "charts" / "euglena" / "dashboards"
-# Grafana picks $__rate_interval from the scrape interval; the run is minutes long, so a window
-# that spans all of it shows what a user would see right after the traffic.
-RATE_WINDOW = "5m"
-
-
-def panels() -> list[tuple[str, str, list[str]]]:
-    """(dashboard title, panel title, PromQL expressions) for every panel with queries."""
-    out = []
-    for path in sorted(DASHBOARDS.glob("*.json")):
-        dashboard = json.loads(path.read_text())
-        for panel in dashboard["panels"]:
-            exprs = [t["expr"] for t in panel.get("targets", [])]
-            if exprs:
-                out.append((dashboard["title"], panel["title"], exprs))
-    return out
-
-
-def has_data(result: list[dict[str, Any]]) -> bool:
-    """At least one series with a real number (NaN is what Grafana shows as no value)."""
-    for series in result:
-        value = float(series["value"][1])
-        if not math.isnan(value):
-            return True
-    return False
 
 
 def drive_traffic(platform: Platform) -> None:
@@ -82,8 +54,7 @@ def test_every_dashboard_panel_returns_data(platform: Platform) -> None:
     def all_have_data() -> bool:
         for key, exprs in list(pending.items()):
             for expr in exprs:
-                query = expr.replace("$__rate_interval", RATE_WINDOW)
-                if has_data(platform.prometheus.query(query)):
+                if has_data(platform.prometheus.query(query_of(expr))):
                     del pending[key]
                     break
         return not pending

@@ -2,7 +2,9 @@
 
 ``python -m euglena_devkit.kind images`` builds (or confirms) every image of the kind tier.
 
-``up [NAME]`` creates a cluster with them (kubeconfig printed; ``down NAME`` deletes it).
+``build-flags`` prints the ``docker build`` flags the service images need here (the local
+base images), for ``EUGLENA_DOCKER_BUILD_FLAGS`` (skaffold). ``up [NAME]`` creates a cluster
+with the images (kubeconfig printed; ``down NAME`` deletes it).
 """
 
 from __future__ import annotations
@@ -25,10 +27,14 @@ def main(argv: list[str] | None = None) -> int:
     build.add_argument("--no-services", action="store_true", help="skip the three service images")
     up = sub.add_parser("up", help="create a kind cluster with the images loaded")
     up.add_argument("name", nargs="?", default="euglena-dev")
+    sub.add_parser("build-flags", help="print the docker build flags for the service images")
     down = sub.add_parser("down", help="delete a kind cluster")
     down.add_argument("name", nargs="?", default="euglena-dev")
     args = parser.parse_args(argv)
 
+    if args.command == "build-flags":
+        print(" ".join(images.build_flags()))
+        return 0
     problem = daemon_problem()
     if problem:
         print(f"{problem}: run hack/docker/up.sh (make start-docker)", file=sys.stderr)

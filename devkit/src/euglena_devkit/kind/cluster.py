@@ -10,7 +10,10 @@ in both cases:
   node ships (ptp + host-local + portmap), configured by a file mounted into the node. Pod
   traffic is not masqueraded, so nothing a pod sends can leave this machine;
 - CoreDNS answers for the cluster only (no ``forward`` to the host's resolvers), for the same
-  reason.
+  reason;
+- NetworkPolicies are enforced by kube-router's policy controller (iptables and ipset; kindnetd's
+  own enforcement needs the kernel's nftables ``queue``, which some hosts lack), running alone:
+  no routing, no service proxy (kube-proxy stays).
 """
 
 from __future__ import annotations
@@ -169,8 +172,9 @@ def create(
         cluster.kubectl("wait", "--for=condition=Ready", "node", "--all", "--timeout=300s")
         _check_pod_cidr(cluster)
         _cluster_only_dns(cluster)
-        say(f"cluster {name} ready in {time.monotonic() - started:.0f} s")
         cluster.load(images.to_load())
+        _enforce_network_policies(cluster)
+        say(f"cluster {name} ready in {time.monotonic() - started:.0f} s")
     except BaseException:
         cluster.delete()
         raise
@@ -223,4 +227,116 @@ def _cluster_only_dns(cluster: KindCluster) -> None:
     cluster.kubectl("-n", "kube-system", "rollout", "restart", "deployment/coredns")
     cluster.kubectl(
         "-n", "kube-system", "rollout", "status", "deployment/coredns", "--timeout=300s"
+    )
+
+
+def network_policy_manifest(image: str) -> list[dict[str, object]]:
+    """kube-router as a policy controller only: a DaemonSet with the RBAC it reads with."""
+    name, namespace = "kube-router", "kube-system"
+    labels = {"k8s-app": name}
+    read = ["get", "list", "watch"]
+    return [
+        {
+            "apiVersion": "v1",
+            "kind": "ServiceAccount",
+            "metadata": {"name": name, "namespace": namespace},
+        },
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRole",
+            "metadata": {"name": name},
+            "rules": [
+                {
+                    "apiGroups": [""],
+                    "verbs": read,
+                    "resources": ["namespaces", "pods", "services", "nodes", "endpoints"],
+                },
+                {
+                    "apiGroups": ["networking.k8s.io"],
+                    "resources": ["networkpolicies"],
+                    "verbs": read,
+                },
+                {"apiGroups": ["discovery.k8s.io"], "resources": ["endpointslices"], "verbs": read},
+                {
+                    "apiGroups": ["coordination.k8s.io"],
+                    "resources": ["leases"],
+                    "verbs": ["get", "create", "update"],
+                },
+            ],
+        },
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRoleBinding",
+            "metadata": {"name": name},
+            "roleRef": {
+                "apiGroup": "rbac.authorization.k8s.io",
+                "kind": "ClusterRole",
+                "name": name,
+            },
+            "subjects": [{"kind": "ServiceAccount", "name": name, "namespace": namespace}],
+        },
+        {
+            "apiVersion": "apps/v1",
+            "kind": "DaemonSet",
+            "metadata": {"name": name, "namespace": namespace, "labels": labels},
+            "spec": {
+                "selector": {"matchLabels": labels},
+                "template": {
+                    "metadata": {"labels": labels},
+                    "spec": {
+                        "serviceAccountName": name,
+                        "priorityClassName": "system-node-critical",
+                        "hostNetwork": True,
+                        "tolerations": [{"operator": "Exists"}],
+                        "containers": [
+                            {
+                                "name": name,
+                                "image": image,
+                                "imagePullPolicy": "IfNotPresent",
+                                "args": [
+                                    "--run-router=false",
+                                    "--run-firewall=true",
+                                    "--run-service-proxy=false",
+                                    "--health-port=20244",
+                                ],
+                                "env": [
+                                    {
+                                        "name": "NODE_NAME",
+                                        "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}},
+                                    }
+                                ],
+                                "securityContext": {"privileged": True},
+                                "readinessProbe": {
+                                    "httpGet": {"path": "/healthz", "port": 20244},
+                                    "periodSeconds": 3,
+                                },
+                                "volumeMounts": [
+                                    {
+                                        "name": "lib-modules",
+                                        "mountPath": "/lib/modules",
+                                        "readOnly": True,
+                                    },
+                                    {"name": "xtables-lock", "mountPath": "/run/xtables.lock"},
+                                ],
+                            }
+                        ],
+                        "volumes": [
+                            {"name": "lib-modules", "hostPath": {"path": "/lib/modules"}},
+                            {
+                                "name": "xtables-lock",
+                                "hostPath": {"path": "/run/xtables.lock", "type": "FileOrCreate"},
+                            },
+                        ],
+                    },
+                },
+            },
+        },
+    ]
+
+
+def _enforce_network_policies(cluster: KindCluster) -> None:
+    manifest = yaml.safe_dump_all(network_policy_manifest(cluster.images.network_policy))
+    cluster.kubectl("apply", "-f", "-", input=manifest)
+    cluster.kubectl(
+        "-n", "kube-system", "rollout", "status", "daemonset/kube-router", "--timeout=300s"
     )

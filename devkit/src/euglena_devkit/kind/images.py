@@ -84,15 +84,18 @@ class ImageSet:
 
     mode: str
     services: Mapping[str, str]
-    # Dependency images by role (redis, rabbitmq, chroma, curl, postgres); empty values in
-    # upstream mode mean "the chart's (or the manifest's) default".
+    # Dependency images by role (redis, rabbitmq, chroma, curl, postgres, prometheus); roles
+    # absent in upstream mode run the chart's defaults.
     dependencies: Mapping[str, str]
     node_image: str | None
+    # The NetworkPolicy controller's image (kube-router).
+    network_policy: str
     chart_values: Mapping[str, str] = field(default_factory=dict)
 
     def to_load(self) -> list[str]:
         """Every image the cluster's nodes must already hold."""
-        return [*self.services.values(), *(ref for ref in self.dependencies.values() if ref)]
+        deps = (ref for ref in self.dependencies.values() if ref)
+        return [*self.services.values(), *deps, self.network_policy]
 
 
 def versions() -> dict[str, str]:
@@ -107,7 +110,8 @@ def local_refs() -> dict[str, str]:
     v = versions()
     node_minor = v["NODE_VERSION"].split(".")[0]
     uv_minor = ".".join(v["UV_VERSION"].split(".")[:2])
-    kind_version = read_env(REPO_ROOT / "hack/kind/versions.env")["KIND_VERSION"]
+    kind_pins = read_env(REPO_ROOT / "hack/kind/versions.env")
+    kind_version = kind_pins["KIND_VERSION"]
     return {
         "debian": f"{LOCAL}/debian:{v['DEBIAN_SUITE']}",
         "python": f"{LOCAL}/python:3.11-{v['DEBIAN_SUITE']}",
@@ -117,23 +121,33 @@ def local_refs() -> dict[str, str]:
         "rabbitmq": f"{LOCAL}/rabbitmq:3-management-{v['DEBIAN_SUITE']}",
         "postgres": f"{LOCAL}/postgres:15-{v['DEBIAN_SUITE']}",
         "curl": f"{LOCAL}/curl:{v['DEBIAN_SUITE']}",
+        "prometheus": f"{LOCAL}/prometheus:2-{v['DEBIAN_SUITE']}",
         "chroma": f"{LOCAL}/chroma:{chroma_version()}",
         "kind-base": f"{LOCAL}/kind-base:{kind_version}",
         "kind-node": f"{LOCAL}/kind-node:{kubernetes_version()}",
+        "kube-router": f"{LOCAL}/kube-router:{kind_pins['KUBE_ROUTER_VERSION']}",
     }
 
 
 def image_set() -> ImageSet:
     services = {service: service_ref(service) for service in SERVICES}
     if mode() == "upstream":
+        router = read_env(REPO_ROOT / "hack/kind/versions.env")["KUBE_ROUTER_VERSION"]
         return ImageSet(
             mode="upstream",
             services=services,
-            dependencies={"postgres": "postgres:16-alpine"},
+            dependencies={
+                "postgres": "postgres:16-alpine",
+                "prometheus": "docker.io/prom/prometheus:v2.53.4",
+            },
             node_image=None,
+            network_policy=f"docker.io/cloudnativelabs/kube-router:{router}",
         )
     refs = local_refs()
-    deps = {role: refs[role] for role in ("redis", "rabbitmq", "chroma", "curl", "postgres")}
+    deps = {
+        role: refs[role]
+        for role in ("redis", "rabbitmq", "chroma", "curl", "postgres", "prometheus")
+    }
     values: dict[str, str] = {}
     for role in ("redis", "rabbitmq", "chroma"):
         repository, tag = deps[role].rsplit(":", 1)
@@ -147,6 +161,7 @@ def image_set() -> ImageSet:
         services=services,
         dependencies=deps,
         node_image=refs["kind-node"],
+        network_policy=refs["kube-router"],
         chart_values=values,
     )
 
@@ -497,29 +512,37 @@ def build_chroma(ref: str, python: str, uv: str) -> None:
         )
 
 
+def build_binary_image(name: str, ref: str, base: str) -> None:
+    """hack/images/<name>, whose context is one binary from hack/kind/build.sh."""
+    with tempfile.TemporaryDirectory() as tmp:
+        ctx = Path(tmp)
+        shutil.copy2(kind_bin_dir() / name, ctx / name)
+        _build_dir(name, ref, base=base, context=ctx)
+
+
 # --- the three service images -----------------------------------------------------------------
+
+
+def build_flags(bases: Mapping[str, str] | None = None) -> list[str]:
+    """Extra ``docker build`` flags for the service images: the local bases (local mode)."""
+    if bases is None:
+        if mode() == "upstream":
+            return []
+        bases = local_refs()
+    # Downloads during the build leave from this machine's own network namespace.
+    flags = ["--network", "host"]
+    for arg, role in (("PYTHON_IMAGE", "python"), ("NODE_IMAGE", "node"), ("UV_IMAGE", "uv")):
+        flags += ["--build-arg", f"{arg}={bases[role]}"]
+    return flags
 
 
 def build_services(image_set_: ImageSet, bases: Mapping[str, str] | None) -> None:
     """The root Dockerfile's three targets; BuildKit's cache makes an unchanged rebuild quick."""
-    args = {}
-    if bases is not None:
-        args = {
-            "PYTHON_IMAGE": bases["python"],
-            "NODE_IMAGE": bases["node"],
-            "UV_IMAGE": bases["uv"],
-        }
+    extra = build_flags(bases) if bases is not None else []
     for service, ref in image_set_.services.items():
         started = time.monotonic()
         say(f"building {ref} (Dockerfile --target {service})")
-        docker.build(
-            REPO_ROOT,
-            ref,
-            target=service,
-            build_args=args,
-            host_network=bases is not None,
-            log=log_dir() / f"{service}.log",
-        )
+        docker.build(REPO_ROOT, ref, target=service, extra=extra, log=log_dir() / f"{service}.log")
         say(
             f"built {ref} in {time.monotonic() - started:.0f} s "
             f"({docker.image_size(ref) / 1e6:.0f} MB)"
@@ -551,8 +574,15 @@ def ensure_images(*, services: bool = True, node: bool = True) -> ImageSet:
         ("rabbitmq", lambda: _build_dir("rabbitmq", refs["rabbitmq"], base=refs["debian"])),
         ("postgres", lambda: _build_dir("postgres", refs["postgres"], base=refs["debian"])),
         ("curl", lambda: _build_dir("curl", refs["curl"], base=refs["debian"])),
+        ("prometheus", lambda: _build_dir("prometheus", refs["prometheus"], base=refs["debian"])),
         ("chroma", lambda: build_chroma(refs["chroma"], refs["python"], refs["uv"])),
     ]
+    steps.append(
+        (
+            "kube-router",
+            lambda: build_binary_image("kube-router", refs["kube-router"], refs["debian"]),
+        )
+    )
     if services:
         steps.append(("services", lambda: build_services(chosen, refs)))
     if node:

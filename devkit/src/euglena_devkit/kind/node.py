@@ -24,12 +24,14 @@ from euglena_devkit.kind.images import (
     IMAGES_DIR,
     INPUTS_LABEL,
     KUBE_REGISTRY,
+    LOCAL,
     _build_dir,
     _digest,
     kubernetes_version,
     say,
     up_to_date,
 )
+from euglena_devkit.kind.storage import storage_manifest
 from euglena_devkit.kind.tools import REPO_ROOT, kind_module_dir, read_env
 
 _ASSEMBLY_REVISION = "1"  # bump when the assembly below changes what it produces
@@ -59,7 +61,13 @@ def _component_images(kind_bin: Path) -> dict[str, tuple[Path, str]]:
             "coredns",
         ),
         sandbox: (kind_bin / "pause", "pause"),
+        local_path_image(): (kind_bin / "local-path-provisioner", "static"),
     }
+
+
+def local_path_image() -> str:
+    version = read_env(REPO_ROOT / "hack/kind/versions.env")["LOCAL_PATH_VERSION"]
+    return f"{LOCAL}/local-path-provisioner:{version}"
 
 
 def sandbox_image() -> str:
@@ -123,8 +131,11 @@ def build_node_image(refs: Mapping[str, str], kind_bin: Path) -> None:
     debian, base_ref, node_ref = refs["debian"], refs["kind-base"], refs["kind-node"]
     build_base(base_ref, debian, kind_bin)
     components = build_components(debian, kind_bin)
+    storage = storage_manifest(local_path_image(), debian)
     inputs = _digest(
         _ASSEMBLY_REVISION,
+        storage,
+        docker.image_id(debian) or "",
         docker.image_id(base_ref) or "",
         *(f"{ref}={image}" for ref, image in sorted(components.items())),
         *(kind_bin / name for name in NODE_BINARIES),
@@ -155,6 +166,15 @@ def build_node_image(refs: Mapping[str, str], kind_bin: Path) -> None:
             f"chown root:root /usr/bin/kube* && chmod 0755 /usr/bin/kube* "
             f"&& printf %s {kubernetes_version()} > /kind/version",
         )
+        docker.docker(
+            "exec",
+            "-i",
+            container,
+            "sh",
+            "-c",
+            "mkdir -p /kind/manifests && cat > /kind/manifests/default-storage.yaml",
+            input=storage,
+        )
         docker.docker("exec", container, "sh", "-c", "nohup containerd >/dev/null 2>&1 &")
         docker.docker(
             "exec",
@@ -164,7 +184,8 @@ def build_node_image(refs: Mapping[str, str], kind_bin: Path) -> None:
             "for i in $(seq 100); do ctr version >/dev/null 2>&1 && exit 0; sleep 0.1; done;"
             " exit 1",
         )
-        for ref in components:
+        # The storage helper pod runs the Debian base.
+        for ref in [*components, debian]:
             docker.pipe(
                 ["save", ref],
                 [
