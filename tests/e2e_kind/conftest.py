@@ -14,6 +14,8 @@ Fixtures:
                            loaded; deleted afterwards (kept with ``EUGLENA_E2E_KEEP=1``)
     release       session  ``kind_release.Release``: PostgreSQL and the chart installed (the
                            modules run in name order; the last one uninstalls it)
+    paced         session  the same release, its agents on the paced model
+                           (``paced_model.py``) and its pool at one task per agent
     figures       session  ``figures.record(name, value)``: measurements printed at the end
 """
 
@@ -31,6 +33,7 @@ from pathlib import Path
 import pytest
 from kind_figures import FIGURES, Figures
 from kind_release import Release, install_release
+from kind_support import deploy_paced_model, paced_model_values
 
 from euglena_devkit.cluster.tools import build_tools, tools_bin_dir, tools_built
 from euglena_devkit.kind import cluster as kind_cluster_kit
@@ -129,6 +132,25 @@ def release(kind_cluster: kind_cluster_kit.KindCluster) -> Release:
     installed = install_release(kind_cluster)
     _figures.record("helm install --wait (all pods Ready)", f"{installed.install_seconds:.0f} s")
     return installed
+
+
+PACE_SECONDS = 0.5
+# One task per agent, at most four agents, back down ten seconds after the queue shrinks.
+POOL = {
+    "agentPool.targetPerReplica": "1",
+    "agentPool.maxReplicas": "4",
+    "agentPool.minReplicas": "0",
+    "agentPool.pollingIntervalSeconds": "2",
+    "agentPool.scaleDownStabilizationSeconds": "10",
+}
+
+
+@pytest.fixture(scope="session")
+def paced(release: Release) -> Release:
+    deploy_paced_model(release.cluster, PACE_SECONDS)
+    seconds = release.upgrade({**paced_model_values(), **POOL})
+    _figures.record("helm upgrade to the paced model (agents rolled)", f"{seconds:.0f} s")
+    return release
 
 
 def _keep_diagnostics(cluster: kind_cluster_kit.KindCluster) -> None:

@@ -19,7 +19,8 @@ pytestmark = [pytest.mark.e2e_kind, pytest.mark.timeout(1200)]
 
 
 @pytest.fixture(scope="module")
-def prom(release: Release) -> Iterator[Prometheus]:
+def prom(paced: Release) -> Iterator[Prometheus]:
+    release = paced
     deploy_prometheus(release.cluster)
     with prometheus(release.cluster) as client:
         eventually(
@@ -37,7 +38,8 @@ def test_every_dashboard_panel_has_data_from_the_real_pods(
     release: Release, prom: Prometheus
 ) -> None:
     # An agent that stays, scraped before the traffic, so its histograms are seen growing (the
-    # pool's agents come and go within seconds here).
+    # pool's agents come and go within seconds here). It talks to the paced model, so its LLM
+    # latency is measured too.
     release.patch_pool({"minReplicas": 1})
     try:
         eventually(lambda: prom.query('up{job="agent"} == 1'), 300, "an agent pod scraped")

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -24,11 +23,9 @@ from kind_release import (
     eventually,
 )
 from kind_support import (
-    deploy_paced_model,
     gateway,
     model_stats,
     paced_mandate,
-    paced_model_values,
     tcp_probe,
     wait_ready,
 )
@@ -36,15 +33,6 @@ from kind_support import (
 pytestmark = [pytest.mark.e2e_kind, pytest.mark.timeout(1800)]
 
 AGENTS = "app.kubernetes.io/component=agent"
-PACE_SECONDS = 0.5
-# One task per agent, at most four agents, back down ten seconds after the queue shrinks.
-POOL = {
-    "agentPool.targetPerReplica": "1",
-    "agentPool.maxReplicas": "4",
-    "agentPool.minReplicas": "0",
-    "agentPool.pollingIntervalSeconds": "2",
-    "agentPool.scaleDownStabilizationSeconds": "10",
-}
 
 
 def _pod_of(task: dict[str, Any]) -> str | None:
@@ -155,14 +143,6 @@ def test_agents_are_isolated_by_their_network_policy(release: Release) -> None:
 
 
 # --- the agents on a paced model ------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def paced(release: Release, figures: Figures) -> Iterator[Release]:
-    deploy_paced_model(release.cluster, PACE_SECONDS)
-    seconds = release.upgrade({**paced_model_values(), **POOL})
-    figures.record("helm upgrade to the paced model (agents rolled)", f"{seconds:.0f} s")
-    yield release
 
 
 def test_scale_down_removes_idle_agents_and_busy_ones_drain(
