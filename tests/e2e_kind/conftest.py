@@ -102,11 +102,14 @@ def kind_cluster(request: pytest.FixtureRequest) -> Iterator[kind_cluster_kit.Ki
         pytest.skip(_unavailable)
     if _broken or _image_set is None:
         pytest.fail(_broken or "the kind tier's images were not prepared")
+    clusters = REPO_ROOT / ".run" / "kind"
+    kind_cluster_kit.remove_abandoned(clusters, kind_bin_dir() / "kind")
     name = f"euglena-e2e-{uuid.uuid4().hex[:6]}"
+    workdir = clusters / name
     started = time.monotonic()
     cluster = kind_cluster_kit.create(
         name,
-        REPO_ROOT / ".run" / "kind" / name,
+        workdir,
         _image_set,
         kind=kind_bin_dir() / "kind",
         kubectl=tools_bin_dir() / "kubectl",
@@ -121,10 +124,11 @@ def kind_cluster(request: pytest.FixtureRequest) -> Iterator[kind_cluster_kit.Ki
         if request.session.testsfailed:
             _keep_diagnostics(cluster)
         if os.environ.get("EUGLENA_E2E_KEEP") == "1":
+            kind_cluster_kit.keep(workdir)
             sys.stderr.write(f"\nkept kind cluster {name}: KUBECONFIG={cluster.kubeconfig}\n")
         else:
             cluster.delete()
-            shutil.rmtree(REPO_ROOT / ".run" / "kind" / name, ignore_errors=True)
+            shutil.rmtree(workdir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

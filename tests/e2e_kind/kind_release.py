@@ -40,9 +40,29 @@ def eventually(check: Callable[[], T], timeout: float, what: str, interval: floa
     return waiting.eventually(check, timeout, what, interval=interval)
 
 
+def app_deployment(
+    container: dict[str, Any], volumes: list[dict[str, Any]], namespace: str | None = None
+) -> dict[str, Any]:
+    """A one-container Deployment named after its container, its pods labelled ``app=<name>``."""
+    name = container["name"]
+    labels = {"app": name}
+    metadata = {"name": name, **({"namespace": namespace} if namespace else {})}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": metadata,
+        "spec": {
+            "selector": {"matchLabels": labels},
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {"containers": [container], "volumes": volumes},
+            },
+        },
+    }
+
+
 def postgres_manifest(image: str) -> str:
     scripts = {f"{i:02d}-{p.name}": p.read_text() for i, p in enumerate(supabase_sql_files(REPO))}
-    labels = {"app": "postgres"}
     objects: list[dict[str, Any]] = [
         {
             "apiVersion": "v1",
@@ -50,45 +70,32 @@ def postgres_manifest(image: str) -> str:
             "metadata": {"name": "postgres-init"},
             "data": scripts,
         },
-        {
-            "apiVersion": "apps/v1",
-            "kind": "Deployment",
-            "metadata": {"name": "postgres"},
-            "spec": {
-                "selector": {"matchLabels": labels},
-                "template": {
-                    "metadata": {"labels": labels},
-                    "spec": {
-                        "containers": [
-                            {
-                                "name": "postgres",
-                                "image": image,
-                                "imagePullPolicy": "IfNotPresent",
-                                "env": [{"name": "POSTGRES_PASSWORD", "value": "postgres"}],
-                                "ports": [{"containerPort": 5432}],
-                                "readinessProbe": {
-                                    "exec": {"command": ["pg_isready", "-U", "postgres"]},
-                                    "periodSeconds": 2,
-                                },
-                                "volumeMounts": [
-                                    {"name": "init", "mountPath": "/docker-entrypoint-initdb.d"},
-                                    {"name": "data", "mountPath": "/var/lib/postgresql/data"},
-                                ],
-                            }
-                        ],
-                        "volumes": [
-                            {"name": "init", "configMap": {"name": "postgres-init"}},
-                            {"name": "data", "emptyDir": {}},
-                        ],
-                    },
+        app_deployment(
+            {
+                "name": "postgres",
+                "image": image,
+                "imagePullPolicy": "IfNotPresent",
+                "env": [{"name": "POSTGRES_PASSWORD", "value": "postgres"}],
+                "ports": [{"containerPort": 5432}],
+                "readinessProbe": {
+                    "exec": {"command": ["pg_isready", "-U", "postgres"]},
+                    "periodSeconds": 2,
                 },
+                "volumeMounts": [
+                    {"name": "init", "mountPath": "/docker-entrypoint-initdb.d"},
+                    {"name": "data", "mountPath": "/var/lib/postgresql/data"},
+                ],
             },
-        },
+            [
+                {"name": "init", "configMap": {"name": "postgres-init"}},
+                {"name": "data", "emptyDir": {}},
+            ],
+        ),
         {
             "apiVersion": "v1",
             "kind": "Service",
             "metadata": {"name": "postgres"},
-            "spec": {"selector": labels, "ports": [{"port": 5432}]},
+            "spec": {"selector": {"app": "postgres"}, "ports": [{"port": 5432}]},
         },
     ]
     return yaml.safe_dump_all(objects)

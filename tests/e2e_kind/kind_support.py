@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 import yaml
-from kind_release import DEMO_USER, NAMESPACE, RELEASE, Release, eventually
+from kind_release import DEMO_USER, NAMESPACE, RELEASE, Release, app_deployment, eventually
 
 from euglena.settings import DEV_JWT_SECRET
 from euglena_devkit.kind.cluster import KindCluster
@@ -38,35 +38,23 @@ def deploy_paced_model(cluster: KindCluster, pace_seconds: float) -> None:
             "metadata": {"name": "paced-model", "namespace": MODEL_NAMESPACE},
             "data": {"paced_model.py": PACED_MODEL.read_text()},
         },
-        {
-            "apiVersion": "apps/v1",
-            "kind": "Deployment",
-            "metadata": {"name": "paced-model", "namespace": MODEL_NAMESPACE},
-            "spec": {
-                "selector": {"matchLabels": labels},
-                "template": {
-                    "metadata": {"labels": labels},
-                    "spec": {
-                        "containers": [
-                            {
-                                "name": "model",
-                                "image": cluster.images.services["agent"],
-                                "imagePullPolicy": "Never",
-                                "command": ["python", "/model/paced_model.py"],
-                                "env": [{"name": "PACE_SECONDS", "value": str(pace_seconds)}],
-                                "ports": [{"containerPort": MODEL_PORT}],
-                                "readinessProbe": {
-                                    "httpGet": {"path": "/health", "port": MODEL_PORT},
-                                    "periodSeconds": 2,
-                                },
-                                "volumeMounts": [{"name": "code", "mountPath": "/model"}],
-                            }
-                        ],
-                        "volumes": [{"name": "code", "configMap": {"name": "paced-model"}}],
-                    },
+        app_deployment(
+            {
+                "name": "paced-model",
+                "image": cluster.images.services["agent"],
+                "imagePullPolicy": "Never",
+                "command": ["python", "/model/paced_model.py"],
+                "env": [{"name": "PACE_SECONDS", "value": str(pace_seconds)}],
+                "ports": [{"containerPort": MODEL_PORT}],
+                "readinessProbe": {
+                    "httpGet": {"path": "/health", "port": MODEL_PORT},
+                    "periodSeconds": 2,
                 },
+                "volumeMounts": [{"name": "code", "mountPath": "/model"}],
             },
-        },
+            [{"name": "code", "configMap": {"name": "paced-model"}}],
+            MODEL_NAMESPACE,
+        ),
         {
             "apiVersion": "v1",
             "kind": "Service",
@@ -118,8 +106,11 @@ def model_stats(cluster: KindCluster) -> dict[str, dict[str, int]]:
     return stats
 
 
-def paced_mandate(key: str, steps: int) -> str:
-    return f"Work through a paced exercise. [task {key}: {steps} steps]"
+def paced_mandate(key: str, steps: int, pace_seconds: float | None = None) -> str:
+    """A mandate the paced model finishes in ``steps`` ticks of ``pace_seconds`` (default: the
+    server's pace) each."""
+    pace = f" of {pace_seconds:g} s" if pace_seconds else ""
+    return f"Work through a paced exercise. [task {key}: {steps} steps{pace}]"
 
 
 # --- reaching the gateway from the test ---------------------------------------------------------
@@ -254,7 +245,6 @@ SCRAPED = {"gateway": 8000, "agent": 8081, "operator": 8081}
 def prometheus_objects(image: str, rules: str) -> list[dict[str, Any]]:
     """Prometheus scraping the release's pods, with the chart's alert rules. Pods are found
     through a headless Service per component (DNS), a discovery every Prometheus build has."""
-    labels = {"app": "prometheus"}
     config = {
         "global": {"scrape_interval": "5s", "evaluation_interval": "5s"},
         "rule_files": ["/etc/prometheus/rules/*.yaml"],
@@ -303,54 +293,42 @@ def prometheus_objects(image: str, rules: str) -> list[dict[str, Any]]:
             "metadata": {"name": "prometheus", "namespace": MONITORING_NAMESPACE},
             "data": {"prometheus.yml": yaml.safe_dump(config), "euglena.rules.yaml": rules},
         },
-        {
-            "apiVersion": "apps/v1",
-            "kind": "Deployment",
-            "metadata": {"name": "prometheus", "namespace": MONITORING_NAMESPACE},
-            "spec": {
-                "selector": {"matchLabels": labels},
-                "template": {
-                    "metadata": {"labels": labels},
-                    "spec": {
-                        "containers": [
-                            {
-                                "name": "prometheus",
-                                "image": image,
-                                "imagePullPolicy": "IfNotPresent",
-                                "command": ["prometheus"],
-                                "args": [
-                                    "--config.file=/etc/prometheus/prometheus.yml",
-                                    "--storage.tsdb.path=/prometheus",
-                                    "--web.listen-address=:9090",
-                                ],
-                                "ports": [{"containerPort": 9090}],
-                                "readinessProbe": {
-                                    "httpGet": {"path": "/-/ready", "port": 9090},
-                                    "periodSeconds": 2,
-                                },
-                                "volumeMounts": [
-                                    {
-                                        "name": "config",
-                                        "mountPath": "/etc/prometheus/prometheus.yml",
-                                        "subPath": "prometheus.yml",
-                                    },
-                                    {
-                                        "name": "config",
-                                        "mountPath": "/etc/prometheus/rules/euglena.yaml",
-                                        "subPath": "euglena.rules.yaml",
-                                    },
-                                    {"name": "data", "mountPath": "/prometheus"},
-                                ],
-                            }
-                        ],
-                        "volumes": [
-                            {"name": "config", "configMap": {"name": "prometheus"}},
-                            {"name": "data", "emptyDir": {}},
-                        ],
-                    },
+        app_deployment(
+            {
+                "name": "prometheus",
+                "image": image,
+                "imagePullPolicy": "IfNotPresent",
+                "command": ["prometheus"],
+                "args": [
+                    "--config.file=/etc/prometheus/prometheus.yml",
+                    "--storage.tsdb.path=/prometheus",
+                    "--web.listen-address=:9090",
+                ],
+                "ports": [{"containerPort": 9090}],
+                "readinessProbe": {
+                    "httpGet": {"path": "/-/ready", "port": 9090},
+                    "periodSeconds": 2,
                 },
+                "volumeMounts": [
+                    {
+                        "name": "config",
+                        "mountPath": "/etc/prometheus/prometheus.yml",
+                        "subPath": "prometheus.yml",
+                    },
+                    {
+                        "name": "config",
+                        "mountPath": "/etc/prometheus/rules/euglena.yaml",
+                        "subPath": "euglena.rules.yaml",
+                    },
+                    {"name": "data", "mountPath": "/prometheus"},
+                ],
             },
-        },
+            [
+                {"name": "config", "configMap": {"name": "prometheus"}},
+                {"name": "data", "emptyDir": {}},
+            ],
+            MONITORING_NAMESPACE,
+        ),
     ]
 
 

@@ -2,10 +2,11 @@
 model for the tests that need tasks of a known length (scale-down, upgrades, outages).
 
 Standard library only: it runs in the agent image (``python paced_model.py``). A mandate names its
-length, ``[task <key>: <n> steps]``; every request waits ``PACE_SECONDS`` and then answers with
-a ``think`` action, or with ``exit`` from the ``n``-th tick on (the agent's prompt says which tick
-it is, so a task picked up again by another worker starts over). Replies are JSON actions in the
-message content, the protocol every agent speaks whatever the server does with ``tools``.
+length, ``[task <key>: <n> steps]`` or ``[task <key>: <n> steps of <s> s]``; every request waits
+``PACE_SECONDS`` (or the mandate's ``<s>``) and then answers with a ``think`` action, or with
+``exit`` from the ``n``-th tick on (the agent's prompt says which tick it is, so a task picked up
+again by another worker starts over). Replies are JSON actions in the message content, the
+protocol every agent speaks whatever the server does with ``tools``.
 
 ``GET /stats`` reports, per task key, how many times a task was started (a request for its first
 tick) and how many requests it made: a task started twice ran twice.
@@ -22,7 +23,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 PACE_SECONDS = float(os.environ.get("PACE_SECONDS", "1.0"))
-TASK = re.compile(r"\[task (?P<key>[\w-]+): (?P<steps>\d+) steps\]")
+TASK = re.compile(r"\[task (?P<key>[\w-]+): (?P<steps>\d+) steps(?: of (?P<pace>[\d.]+) s)?\]")
 TICK = re.compile(r"Tick (?P<tick>\d+) of \d+")
 
 _lock = threading.Lock()
@@ -34,6 +35,7 @@ def _reply(body: dict[str, Any]) -> dict[str, Any]:
     text = " ".join(str(m.get("content") or "") for m in messages)
     found = TASK.search(text)
     key, steps = (found["key"], int(found["steps"])) if found else ("unknown", 1)
+    pace = float(found["pace"]) if found and found["pace"] else PACE_SECONDS
     last_user = next(
         (str(m.get("content")) for m in reversed(messages) if m.get("role") == "user"), ""
     )
@@ -44,7 +46,7 @@ def _reply(body: dict[str, Any]) -> dict[str, Any]:
         entry["requests"] += 1
         if tick == 1:
             entry["starts"] += 1
-    time.sleep(PACE_SECONDS)
+    time.sleep(pace)
     if tick >= steps:
         action = {"action": "exit", "args": {"answer": f"Task {key} finished after {steps} steps."}}
     else:

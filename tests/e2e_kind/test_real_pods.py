@@ -155,7 +155,7 @@ def test_scale_down_removes_idle_agents_and_busy_ones_drain(
     long_keys = [f"long{i}{run}" for i in range(2)]
     short_keys = [f"short{i}{run}" for i in range(2)]
     tasks = [
-        agent_task(f"long-{i}-{run}", paced_mandate(key, 100), 110, e2e=f"scale-{run}")
+        agent_task(f"long-{i}-{run}", paced_mandate(key, 40, 3), 45, e2e=f"scale-{run}")
         for i, key in enumerate(long_keys)
     ] + [
         agent_task(f"short-{i}-{run}", paced_mandate(key, 2), 5, e2e=f"scale-{run}")

@@ -13,6 +13,7 @@ How a delivery is settled when its handling fails, and how loudly that is logged
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from typing import Any, Protocol
 
@@ -23,6 +24,7 @@ from aio_pika.abc import (
     AbstractRobustChannel,
     AbstractRobustConnection,
 )
+from aio_pika.exceptions import AMQPConnectionError
 from pydantic import ValidationError
 
 from euglena.errors import Severity
@@ -50,6 +52,10 @@ FAILURES: dict[type[Exception], tuple[Outcome, Severity]] = {
 """How the AMQP edge settles a delivery whose handling raised, and how it logs it."""
 
 _UNEXPECTED = (Outcome.REQUEUE, Severity.UNEXPECTED)
+
+CONNECT_RETRY_FIRST = 1.0
+CONNECT_RETRY_MAX = 15.0
+"""Seconds between attempts to reach RabbitMQ at start-up: doubling, at most this."""
 
 
 def classify(exc: Exception) -> tuple[Outcome, Severity]:
@@ -102,12 +108,32 @@ class MandateConsumer:
     def in_flight(self) -> int:
         return len(self._in_flight)
 
-    async def start(self) -> None:
-        self._connection = await aio_pika.connect_robust(
-            self._url,
-            timeout=self._connect_timeout,
-            client_properties={"connection_name": "euglena-agent"},
-        )
+    async def start(self, stop: asyncio.Event) -> bool:
+        """Connect and consume; False when ``stop`` was set before RabbitMQ could be reached.
+
+        A broker that is not up yet (a fresh install starts everything at once) is waited for,
+        one warning per attempt, instead of crashing the worker into a restart back-off. Once
+        connected, the robust connection reconnects by itself."""
+        delay = CONNECT_RETRY_FIRST
+        while True:
+            try:
+                self._connection = await aio_pika.connect_robust(
+                    self._url,
+                    timeout=self._connect_timeout,
+                    client_properties={"connection_name": "euglena-agent"},
+                )
+                break
+            except (AMQPConnectionError, OSError, TimeoutError) as exc:
+                log.warning(
+                    "RabbitMQ is not reachable yet (%s); retrying in %g s",
+                    str(exc) or type(exc).__name__,
+                    delay,
+                )
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), delay)
+            if stop.is_set():
+                return False
+            delay = min(delay * 2, CONNECT_RETRY_MAX)
         mandates = await self._channel(self._concurrency)
         queue = await mandates.declare_queue(
             MANDATES_QUEUE, durable=True, arguments=mandates_queue_arguments(self._delivery_limit)
@@ -121,6 +147,7 @@ class MandateConsumer:
             (dead, await dead.consume(self.settle_dead_letter, no_ack=False)),
         ]
         log.info("consuming %s (prefetch %d)", MANDATES_QUEUE, self._concurrency)
+        return True
 
     async def _channel(self, prefetch: int) -> AbstractRobustChannel:
         assert self._connection is not None

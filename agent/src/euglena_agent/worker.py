@@ -52,16 +52,17 @@ class Worker:
     async def run(self, stop: asyncio.Event) -> None:
         """Consume until ``stop`` is set, then drain within the grace period."""
         await self.health.start()
-        await self.presence.beat()
+        # The presence loop beats at once; a Redis not reachable yet (a fresh install, a
+        # network policy still being applied to a new pod) is retried there, never fatal.
         background = [
             asyncio.create_task(self.presence.run(), name="presence"),
             asyncio.create_task(self.status.run_flusher(), name="status-flusher"),
             asyncio.create_task(self._open_memory(), name="memory-open"),
         ]
         try:
-            await self.consumer.start()
-            log.info("worker %s ready", self.presence.worker_id)
-            await stop.wait()
+            if await self.consumer.start(stop):
+                log.info("worker %s ready", self.presence.worker_id)
+                await stop.wait()
             log.info("worker %s shutting down", self.presence.worker_id)
             await self.consumer.drain(self.settings.shutdown_grace_seconds)
         finally:

@@ -208,14 +208,16 @@ class AgentHarness:
 
     async def spawn_workers(self, count: int, **overrides: Any) -> list[WorkerProcess]:
         """Start ``count`` worker processes at once and wait until all of them are healthy."""
-        started = []
-        for _ in range(count):
-            env = {**os.environ, **self.env(**overrides)}
-            env.pop("PYTEST_CURRENT_TEST", None)
-            process = WorkerProcess(env, self.tmp_path / f"{env['WORKER_ID']}.log")
-            self._processes.append(process)
-            started.append(process)
+        started = [self.launch_worker(**overrides) for _ in range(count)]
         return list(await asyncio.gather(*(p.ready() for p in started)))
+
+    def launch_worker(self, **overrides: Any) -> WorkerProcess:
+        """Start a worker process without waiting for it to become healthy."""
+        env = {**os.environ, **self.env(**overrides)}
+        env.pop("PYTEST_CURRENT_TEST", None)
+        process = WorkerProcess(env, self.tmp_path / f"{env['WORKER_ID']}.log")
+        self._processes.append(process)
+        return process
 
     def task(self, mandate: str, *, max_ticks: int = 5, user_id: uuid.UUID | None = None) -> Task:
         return new_task(user_id=user_id or self.user_id, mandate=mandate, max_ticks=max_ticks)

@@ -32,6 +32,38 @@ async def test_worker_keeps_consuming_after_a_rabbitmq_restart(
     assert worker.proc.poll() is None
 
 
+async def test_a_worker_started_before_its_dependencies_waits_for_them(
+    agents: AgentHarness, rabbitmq_server: RabbitMQServer, redis_server: RedisServer
+) -> None:
+    """A fresh install starts every pod at once, and a new pod's network policy may take a
+    moment to apply: an agent that cannot reach RabbitMQ or Redis yet waits for them (a warning
+    per attempt, no traceback, no exit into a restart back-off), then consumes."""
+    # Nothing listens on a proxy's address until it is started.
+    broker, redis = TcpProxy(rabbitmq_server.port), TcpProxy(redis_server.port)
+    try:
+        worker = agents.launch_worker(
+            rabbitmq_url=broker.url(agents.amqp_url), redis_url=redis.url(agents.redis_url)
+        )
+        await until(
+            lambda: worker.log().count("RabbitMQ is not reachable yet"),
+            holds=lambda attempts: attempts >= 2,
+            timeout=30,
+            interval=0.1,
+        )
+        assert worker.proc.poll() is None, worker.log()
+        assert (await worker.health())["rabbitmq"] == "disconnected"
+
+        redis.start()
+        broker.start()
+        await worker.ready()
+        done = await agents.finished(await agents.submit(agents.task("Once the broker is up")))
+        assert done.status is TaskStatus.COMPLETED and done.worker_id == worker.id
+        assert "Traceback" not in worker.log()
+    finally:
+        broker.close()
+        redis.close()
+
+
 async def test_redis_outage_mid_task_buffers_status_and_the_task_completes(
     agents: AgentHarness, redis_server: RedisServer
 ) -> None:

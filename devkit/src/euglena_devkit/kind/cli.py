@@ -54,6 +54,7 @@ def main(argv: list[str] | None = None) -> int:
                 kubectl=tools_bin_dir() / "kubectl",
                 helm=tools_bin_dir() / "helm",
             )
+            cluster.keep(workdir)
             print(f"export KUBECONFIG={created.kubeconfig}")
         else:
             cluster.KindCluster(

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import time
 from collections.abc import Sequence
@@ -145,6 +146,7 @@ def create(
     from pytest_kind import KindCluster as PytestKindCluster
 
     workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / OWNER_FILE).write_text(f"{os.getpid()}\n")
     cni_file = workdir / "cni.conflist"
     cni_file.write_text(json.dumps(cni_config(), indent=2))
     config_file = workdir / "kind.yaml"
@@ -179,6 +181,34 @@ def create(
         cluster.delete()
         raise
     return cluster
+
+
+OWNER_FILE = "owner.pid"  # the process that created the cluster; removed when it is kept
+
+
+def keep(workdir: Path) -> None:
+    """Mark the cluster in ``workdir`` as kept: ``remove_abandoned`` leaves it alone."""
+    (workdir / OWNER_FILE).unlink(missing_ok=True)
+
+
+def remove_abandoned(root: Path, kind: Path) -> list[str]:
+    """Delete the clusters under ``root`` (one work dir each) whose creating process is gone:
+    a test run that was killed leaves its cluster behind, and dockerd starts its node again
+    after a restart. Clusters that were kept, or that a live process owns, stay."""
+    removed = []
+    for workdir in sorted(root.glob("*/")):
+        owner = workdir / OWNER_FILE
+        try:
+            pid = int(owner.read_text())
+        except (OSError, ValueError):
+            continue
+        if Path(f"/proc/{pid}").exists():
+            continue
+        say(f"deleting the abandoned kind cluster {workdir.name} (its creator {pid} is gone)")
+        _run([kind, "delete", "cluster", "--name", workdir.name], timeout=300, check=False)
+        shutil.rmtree(workdir, ignore_errors=True)
+        removed.append(workdir.name)
+    return removed
 
 
 def _check_pod_cidr(cluster: KindCluster, timeout: float = 120) -> None:
