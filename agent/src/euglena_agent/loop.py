@@ -66,7 +66,7 @@ class LoopOutcome:
 @dataclass(frozen=True, slots=True)
 class LoopConfig:
     max_observation_chars: int = 4000
-    model_attempts: int = 3
+    model_attempts: int = 6
     conversation_turns: int = 6
     prompt_token_budget: int = 6000
     retry_after_max_seconds: float = 30.0

@@ -69,7 +69,12 @@ class AgentSettings(BaseServiceSettings, RedisSettings, RabbitSettings):
         default=120.0, gt=0, description="Timeout of one chat-completions request."
     )
     model_attempts: int = Field(
-        default=3, ge=1, description="Attempts of one model request on transient errors."
+        default=6,
+        ge=1,
+        description=(
+            "Attempts of one model request on transient errors (waits of 0.5, 1, 2, 4, 8 s "
+            "between them: a model server that restarts does not fail the tasks using it)."
+        ),
     )
     model_retry_after_max_seconds: float = Field(
         default=30.0,
