@@ -36,8 +36,9 @@ AGENTS = "app.kubernetes.io/component=agent"
 
 
 def _pod_of(task: dict[str, Any]) -> str | None:
+    """The pod that ran ``task``: the chart gives each agent its pod's name as worker id."""
     worker = task.get("status", {}).get("workerId")
-    return str(worker).rsplit("-", 1)[0] if worker else None
+    return str(worker) if worker else None
 
 
 def _phase(task: dict[str, Any]) -> str:
