@@ -167,6 +167,7 @@ def test_scale_down_removes_idle_agents_and_busy_ones_drain(
     # Watch every second: which pods hold a long task, and which pods are being deleted.
     busy_killed: list[str] = []
     deleted: set[str] = set()
+    seen: set[str] = set()
     busy: set[str] = set()
     peak = 0
     deadline = time.monotonic() + 600
@@ -179,12 +180,16 @@ def test_scale_down_removes_idle_agents_and_busy_ones_drain(
             if (pod := _pod_of(t))
         }
         peak = max(peak, _replicas(release))
-        for pod in release.agent_pods():
-            name = pod["metadata"]["name"]
-            if pod["metadata"].get("deletionTimestamp") and name not in deleted:
-                deleted.add(name)
-                if name in busy:
-                    busy_killed.append(name)
+        pods = {p["metadata"]["name"]: p for p in release.agent_pods()}
+        # A pod is on its way out when it is being deleted or already gone (idle agents exit
+        # at once, between two looks).
+        leaving = {n for n, p in pods.items() if p["metadata"].get("deletionTimestamp")}
+        leaving |= seen - pods.keys()
+        for name in leaving - deleted:
+            deleted.add(name)
+            if name in busy:
+                busy_killed.append(name)
+        seen |= pods.keys()
         shorts_done = all(
             _phase(t) == "Completed" for t in current if t["metadata"]["name"].startswith("short")
         )

@@ -24,7 +24,7 @@ from aio_pika.abc import (
     AbstractRobustChannel,
     AbstractRobustConnection,
 )
-from aio_pika.exceptions import AMQPConnectionError
+from aio_pika.exceptions import AMQPError
 from pydantic import ValidationError
 
 from euglena.errors import Severity
@@ -56,6 +56,11 @@ _UNEXPECTED = (Outcome.REQUEUE, Severity.UNEXPECTED)
 CONNECT_RETRY_FIRST = 1.0
 CONNECT_RETRY_MAX = 15.0
 """Seconds between attempts to reach RabbitMQ at start-up: doubling, at most this."""
+BROKER_ERRORS = (AMQPError, OSError, TimeoutError, RuntimeError)
+"""What talking to a broker that is missing or goes away raises (aiormq's closed-channel error
+is a RuntimeError)."""
+BROKER_CLOSE_TIMEOUT = 5.0
+"""Seconds a shutdown waits for RabbitMQ to cancel a consumer or close the connection."""
 
 
 def classify(exc: Exception) -> tuple[Outcome, Severity]:
@@ -111,29 +116,34 @@ class MandateConsumer:
     async def start(self, stop: asyncio.Event) -> bool:
         """Connect and consume; False when ``stop`` was set before RabbitMQ could be reached.
 
-        A broker that is not up yet (a fresh install starts everything at once) is waited for,
-        one warning per attempt, instead of crashing the worker into a restart back-off. Once
-        connected, the robust connection reconnects by itself."""
+        A broker that is not up yet (a fresh install starts everything at once), or that goes
+        away while the worker declares its queues, is waited for, one warning per attempt,
+        instead of crashing the worker into a restart back-off. Once consuming, the robust
+        connection reconnects by itself."""
         delay = CONNECT_RETRY_FIRST
         while True:
             try:
-                self._connection = await aio_pika.connect_robust(
-                    self._url,
-                    timeout=self._connect_timeout,
-                    client_properties={"connection_name": "euglena-agent"},
-                )
-                break
-            except (AMQPConnectionError, OSError, TimeoutError) as exc:
+                await self._open()
+                return True
+            except BROKER_ERRORS as exc:
                 log.warning(
                     "RabbitMQ is not reachable yet (%s); retrying in %g s",
                     str(exc) or type(exc).__name__,
                     delay,
                 )
+                await self.close()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), delay)
             if stop.is_set():
                 return False
             delay = min(delay * 2, CONNECT_RETRY_MAX)
+
+    async def _open(self) -> None:
+        self._connection = await aio_pika.connect_robust(
+            self._url,
+            timeout=self._connect_timeout,
+            client_properties={"connection_name": "euglena-agent"},
+        )
         mandates = await self._channel(self._concurrency)
         queue = await mandates.declare_queue(
             MANDATES_QUEUE, durable=True, arguments=mandates_queue_arguments(self._delivery_limit)
@@ -147,7 +157,6 @@ class MandateConsumer:
             (dead, await dead.consume(self.settle_dead_letter, no_ack=False)),
         ]
         log.info("consuming %s (prefetch %d)", MANDATES_QUEUE, self._concurrency)
-        return True
 
     async def _channel(self, prefetch: int) -> AbstractRobustChannel:
         assert self._connection is not None
@@ -160,7 +169,14 @@ class MandateConsumer:
         """Stop consuming, let in-flight tasks finish within ``grace``, requeue the rest."""
         self._draining = True
         for queue, tag in self._consumers:
-            await queue.cancel(tag)
+            # With the broker gone (an uninstall, an outage) a robust channel would wait for a
+            # reconnection that never comes: the shutdown must not. Deliveries that arrive
+            # meanwhile are requeued (``_draining``); the broker requeues the rest itself.
+            try:
+                async with asyncio.timeout(BROKER_CLOSE_TIMEOUT):
+                    await queue.cancel(tag)
+            except BROKER_ERRORS as exc:
+                log.warning("consumer %s not cancelled (%s); shutting down anyway", tag, exc)
         self._consumers = []
         if self._in_flight:
             log.info("draining %d in-flight task(s) for up to %gs", len(self._in_flight), grace)
@@ -170,8 +186,14 @@ class MandateConsumer:
             await asyncio.gather(*pending, return_exceptions=True)
 
     async def close(self) -> None:
-        if self._connection is not None:
-            await self._connection.close()
+        connection, self._connection = self._connection, None
+        self._channels, self._consumers = [], []
+        if connection is not None:
+            try:
+                async with asyncio.timeout(BROKER_CLOSE_TIMEOUT):
+                    await connection.close()
+            except BROKER_ERRORS as exc:
+                log.debug("RabbitMQ connection not closed cleanly (%s)", exc)
 
     async def _on_mandate(self, message: AbstractIncomingMessage) -> None:
         if self._draining:

@@ -87,7 +87,7 @@ class Worker:
     def check(self) -> dict[str, object]:
         connected = self.consumer.connected
         return {
-            "status": "ok" if connected else "unavailable",
+            "status": "ok" if self.consumer.consuming else "unavailable",
             "rabbitmq": "connected" if connected else "disconnected",
             "state": self.presence.state,
             "in_flight": self.consumer.in_flight,

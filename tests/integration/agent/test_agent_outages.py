@@ -64,6 +64,22 @@ async def test_a_worker_started_before_its_dependencies_waits_for_them(
         redis.close()
 
 
+async def test_a_worker_whose_broker_is_gone_still_shuts_down(
+    agents: AgentHarness, rabbitmq_server: RabbitMQServer
+) -> None:
+    """``helm uninstall`` removes RabbitMQ with the agents: a SIGTERM'd worker must not wait for
+    a reconnection that never comes (its pod would hang in Terminating for the whole grace
+    period)."""
+    broker = TcpProxy(rabbitmq_server.port).start()
+    try:
+        worker = await agents.spawn_worker(rabbitmq_url=broker.url(agents.amqp_url))
+        broker.close()  # the broker's address stops answering for good
+        worker.terminate()
+        assert await worker.exited(timeout=60) == 0, worker.log()
+    finally:
+        broker.close()
+
+
 async def test_redis_outage_mid_task_buffers_status_and_the_task_completes(
     agents: AgentHarness, redis_server: RedisServer
 ) -> None:
