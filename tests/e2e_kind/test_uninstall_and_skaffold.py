@@ -11,6 +11,7 @@ import re
 import shutil
 import subprocess
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -150,7 +151,8 @@ def test_skaffold_run_builds_loads_and_deploys(
     release: Release, figures: Figures, tmp_path: Path
 ) -> None:
     workdir = _workspace(tmp_path / "workspace")
-    output, first = _skaffold(release, workdir, "run")
+    # The first run builds all three even where an earlier run left them in skaffold's cache.
+    output, first = _skaffold(release, workdir, "run", "--cache-artifacts=false")
     assert _built(output) == {"euglena-gateway", "euglena-agent", "euglena-operator"}, output
     figures.record("skaffold run (build 3 images, load, deploy)", f"{first:.0f} s")
     with gateway(release) as gw:
@@ -159,7 +161,8 @@ def test_skaffold_run_builds_loads_and_deploys(
 
     before = _deployed_images(release)
     marker = workdir / "agent" / "src" / "euglena_agent" / "__init__.py"
-    marker.write_text(marker.read_text() + "# a one-line change\n")
+    # A change no earlier run made, so its image cannot be in any cache yet.
+    marker.write_text(marker.read_text() + f"# a one-line change {uuid.uuid4().hex}\n")
     output, again = _skaffold(release, workdir, "run")
     rebuilt = _built(output)
     figures.record(
